@@ -1,0 +1,243 @@
+"""Products: list with filters, create and update through the import (its
+validation and cleaning, never a copy of them), and model suggestions."""
+
+import io
+import json
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from annotation.api.common import (
+    Conflict,
+    GenericApiView,
+    ListApiView,
+    bad_request,
+    error_response,
+    validated,
+)
+from annotation.api.permissions import ReviewerReadsAdminWrites
+from annotation.api.serializers import (
+    BulkProductsDocSerializer,
+    BulkProductsSerializer,
+    ImportOutcomeSerializer,
+    ProductCreateSerializer,
+    ProductPatchSerializer,
+    ProductSerializer,
+    TagKeyField,
+    with_approved_tags,
+)
+from annotation.models import Product, Suggestion, TagGroup
+from annotation.services.importing import ImportResult, import_products
+from annotation.views.products import filter_products
+from training.models import ModelVersion
+from training.services.versions import active_version
+
+
+class ProductQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, max_length=200, help_text="Text, brand or exact id")
+    category = serializers.CharField(required=False, max_length=200)
+    state = serializers.ChoiceField(choices=["reviewed", "unreviewed"], required=False)
+    tag = TagKeyField(required=False, help_text="facet:value the active model suggests")
+    facet = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=TagGroup.objects.all(),
+        required=False,
+        help_text="Facet name of the active model's suggestions",
+    )
+    score_min = serializers.FloatField(required=False, min_value=0, max_value=1)
+    score_max = serializers.FloatField(required=False, min_value=0, max_value=1)
+    has_tag = TagKeyField(required=False, help_text="facet:value approved on the product")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        low, high = attrs.get("score_min"), attrs.get("score_max")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError("score_min is above score_max")
+        return attrs
+
+
+def import_rows(
+    rows: list[dict[str, Any]], user: User, *, keep_valid: bool, source: str
+) -> ImportResult:
+    """Run rows through the catalogue import, as an in-memory JSON document."""
+    payload = json.dumps({"products": rows}, ensure_ascii=False, default=str).encode("utf-8")
+    return import_products(
+        io.BytesIO(payload), filename=source, fmt="json", keep_valid=keep_valid, user=user
+    )
+
+
+def _outcome(result: ImportResult) -> dict[str, Any]:
+    return {
+        "batch": result.batch.pk,
+        "succeeded": result.succeeded,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "rejected": result.rejected,
+        # The import numbers JSON elements from 1, and 0 is the file as a whole.
+        "errors": [
+            {"index": e.line - 1 if e.line else None, "reason": e.reason} for e in result.errors
+        ],
+    }
+
+
+def _first_error(result: ImportResult) -> str:
+    return result.errors[0].reason if result.errors else "the product was not saved"
+
+
+def _product(external_id: str) -> Product:
+    return get_object_or_404(with_approved_tags(Product.objects.all()), external_id=external_id)
+
+
+@extend_schema_view(get=extend_schema(parameters=[ProductQuerySerializer]))
+class ProductListView(ListApiView):
+    """The catalogue. Reviewers read it; admins add products."""
+
+    permission_classes = [ReviewerReadsAdminWrites]
+    serializer_class = ProductSerializer
+    queryset = Product.objects.all()
+    ordering = ("id",)
+
+    def filter_queryset(self, queryset: QuerySet[Product]) -> QuerySet[Product]:
+        data = validated(ProductQuerySerializer, self.request.query_params)
+        return with_approved_tags(filter_products(data, active_version()))
+
+    @extend_schema(
+        request=ProductCreateSerializer,
+        responses={201: ProductSerializer, 409: error_response("The id exists already")},
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(ProductCreateSerializer, request.data)
+        if Product.objects.filter(external_id=data["id"]).exists():
+            raise Conflict(
+                f"product {data['id']!r} exists; PATCH /api/v1/products/<id>/ changes it"
+            )
+        result = import_rows([data], request.user, keep_valid=False, source="api:create")
+        if not result.succeeded:
+            raise bad_request(_first_error(result))
+        product = _product(data["id"])
+        return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
+
+
+class ProductBulkView(GenericApiView):
+    """Create or update many products by id, validated by the import: all or
+    nothing unless keep_valid, with the reason for every rejected row."""
+
+    permission_classes = [ReviewerReadsAdminWrites]
+    serializer_class = BulkProductsSerializer
+
+    @extend_schema(
+        request=BulkProductsDocSerializer,
+        responses={
+            200: ImportOutcomeSerializer,
+            400: error_response(
+                "Invalid request, or rows rejected: then the body is the outcome (as for "
+                "200) with a detail, and nothing was saved"
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(BulkProductsSerializer, request.data)
+        result = import_rows(
+            data["products"], request.user, keep_valid=data["keep_valid"], source="api:bulk"
+        )
+        body = _outcome(result)
+        if not result.succeeded:
+            body["detail"] = (
+                f"{result.rejected} of {len(data['products'])} rows rejected; nothing was saved"
+            )
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return Response(body)
+
+
+class ProductDetailView(GenericApiView):
+    permission_classes = [ReviewerReadsAdminWrites]
+    serializer_class = ProductSerializer
+    queryset = Product.objects.all()
+    lookup_field = "external_id"
+
+    def get(self, request: Request, external_id: str) -> Response:
+        return Response(ProductSerializer(_product(external_id)).data)
+
+    @extend_schema(request=ProductPatchSerializer, responses=ProductSerializer)
+    def patch(self, request: Request, external_id: str) -> Response:
+        """Change some fields; the whole row is then re-imported, so it is cleaned
+        and validated exactly as an import would."""
+        product = _product(external_id)
+        changes = validated(ProductPatchSerializer, request.data)
+        row: dict[str, Any] = {
+            "id": product.external_id,
+            "title": product.title,
+            "description": product.description,
+            "brand": product.brand,
+            "category": product.category_path,
+            "attributes": product.attributes,
+            "image_url": product.image_url,
+            "language": product.language,
+            **changes,
+        }
+        result = import_rows([row], request.user, keep_valid=False, source="api:update")
+        if not result.succeeded:
+            raise bad_request(_first_error(result))
+        return Response(ProductSerializer(_product(external_id)).data)
+
+
+class SuggestionSerializer(serializers.Serializer):
+    tag_id = serializers.IntegerField(source="tag.pk")
+    key = serializers.CharField(source="tag.key")
+    facet = serializers.CharField(source="tag.group.name")
+    score = serializers.FloatField()
+    selected = serializers.BooleanField(help_text="Above the tag's threshold")
+    evidence = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="[start, end] spans of the product's normalised text",
+    )
+
+
+class SuggestionsSerializer(serializers.Serializer):
+    model_version = serializers.IntegerField(allow_null=True)
+    results = SuggestionSerializer(many=True)
+
+
+class ProductSuggestionsView(GenericApiView):
+    """What a model version proposes for the product, highest score first."""
+
+    permission_classes = [ReviewerReadsAdminWrites]
+    serializer_class = SuggestionsSerializer
+    queryset = Product.objects.all()
+    lookup_field = "external_id"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "model_version", int, description="A model version id; the active one by default"
+            )
+        ]
+    )
+    def get(self, request: Request, external_id: str) -> Response:
+        product = get_object_or_404(Product, external_id=external_id)
+        version: ModelVersion | None
+        raw = request.query_params.get("model_version")
+        if raw:
+            if not raw.isdigit():
+                raise bad_request("model_version must be a model version id")
+            version = get_object_or_404(ModelVersion, pk=int(raw))
+        else:
+            version = active_version()
+        suggestions = (
+            Suggestion.objects.filter(product=product, model_version=version)
+            .select_related("tag__group")
+            .order_by("-score", "tag__name")
+            if version is not None
+            else Suggestion.objects.none()
+        )
+        return Response(
+            SuggestionsSerializer(
+                {"model_version": version.pk if version else None, "results": suggestions}
+            ).data
+        )

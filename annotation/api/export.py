@@ -1,0 +1,147 @@
+from django.http import StreamingHttpResponse
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_naive, make_aware
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from annotation.api.common import ApiView
+from annotation.api.permissions import CanExport
+from annotation.services import export
+
+FORMATS = ("json", "jsonl", "csv")
+MAX_PAGE_SIZE = 5000
+
+
+class ExportQuery(serializers.Serializer):
+    format = serializers.ChoiceField(choices=FORMATS, default="json", required=False)
+    cursor = serializers.CharField(required=False)
+    updated_since = serializers.CharField(required=False)
+    tag = serializers.RegexField(r"^[^:]+:.+$", required=False)
+    facet = serializers.CharField(required=False)
+    product_ids = serializers.CharField(required=False)
+    category = serializers.CharField(required=False)
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=1000)
+
+    def validate_updated_since(self, value: str) -> object:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise serializers.ValidationError(
+                "Use an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z."
+            )
+        return make_aware(parsed) if is_naive(parsed) else parsed
+
+    def validate_cursor(self, value: str) -> export.Cursor:
+        try:
+            return export.Cursor.decode(value)
+        except export.BadCursor as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class ExportTagSerializer(serializers.Serializer):
+    tag = serializers.CharField()
+    facet = serializers.CharField()
+    value = serializers.CharField()
+    source = serializers.CharField()
+    decided_by = serializers.CharField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    model_version = serializers.IntegerField(allow_null=True)
+    score = serializers.FloatField(allow_null=True)
+
+
+class ExportRecordSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    category = serializers.CharField()
+    changed_at = serializers.DateTimeField()
+    tags = ExportTagSerializer(many=True)
+    removed = ExportTagSerializer(many=True)
+
+
+class ExportPageSerializer(serializers.Serializer):
+    results = ExportRecordSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+EXPORT_DESCRIPTION = """Approved tags per product with provenance (who or what decided, when,
+model version and score), one record per product, in the order the products' tags
+last changed.
+
+**Incremental sync.** A record carries the product's complete current set of
+approved tags (`tags`) and the tags that were rejected or withdrawn (`removed`).
+Apply a record by replacing that product's tags. Keep the largest `changed_at`
+you have applied and pass it back as `updated_since` next time: you get exactly
+the products changed since, whatever changed them (a review, an undo, a bulk edit,
+a merge, an import). Timestamps are UTC with microseconds, so they also compare as
+strings.
+
+**Formats.** `json` is paged: follow `next_cursor` until it is null (a cursor is
+stable while products change). `jsonl` (one record per line) and `csv` (one row per
+product and tag; `op` is `approved` or `removed`; a product left with no approved
+tag gets one `approved` row with an empty tag) stream the whole result in one
+response. Tokens: `Authorization: Bearer tgr_...` with the export scope."""
+
+
+class ExportView(ApiView):
+    """Approved tags per product with provenance, in change order."""
+
+    permission_classes = [CanExport]
+
+    @extend_schema(
+        summary="Export approved tags",
+        description=EXPORT_DESCRIPTION,
+        parameters=[
+            OpenApiParameter(
+                "format",
+                str,
+                enum=list(FORMATS),
+                description="json (paged), jsonl or csv (streamed)",
+            ),
+            OpenApiParameter("cursor", str, description="next_cursor of the previous page"),
+            OpenApiParameter("updated_since", OpenApiTypes.DATETIME),
+            OpenApiParameter("tag", str, description="facet:value"),
+            OpenApiParameter("facet", str),
+            OpenApiParameter("product_ids", str, description="comma-separated external ids"),
+            OpenApiParameter("category", str, description="category path prefix"),
+            OpenApiParameter("page_size", int),
+        ],
+        responses={
+            (200, "application/json"): ExportPageSerializer,
+            (200, "application/x-ndjson"): OpenApiTypes.STR,
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+    )
+    def get(self, request: Request) -> Response | StreamingHttpResponse:
+        query = ExportQuery(data=request.query_params)
+        if not query.is_valid():
+            raise ValidationError(query.errors)
+        data = query.validated_data
+        flt = export.ExportFilter(
+            updated_since=data.get("updated_since"),
+            tag=data.get("tag"),
+            facet=data.get("facet"),
+            product_ids=tuple(
+                p.strip() for p in data.get("product_ids", "").split(",") if p.strip()
+            ),
+            category=data.get("category"),
+        )
+        fmt = data["format"]
+        if fmt == "json":
+            records, cursor = export.export_page(flt, data.get("cursor"), data["page_size"])
+            return Response(
+                {"results": records, "next_cursor": cursor.encode() if cursor else None}
+            )
+        records_iter = export.iter_records(flt, data.get("cursor"))
+        if fmt == "jsonl":
+            response = StreamingHttpResponse(
+                export.iter_jsonl(records_iter), content_type="application/x-ndjson; charset=utf-8"
+            )
+        else:
+            response = StreamingHttpResponse(
+                export.iter_csv(records_iter), content_type="text/csv; charset=utf-8"
+            )
+            response["Content-Disposition"] = 'attachment; filename="tagger-export.csv"'
+        return response

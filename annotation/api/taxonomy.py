@@ -1,0 +1,253 @@
+"""Facets and tags: reviewers read them; admins add, edit, merge and deprecate
+through the taxonomy service (which cleans names and keeps the history)."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from annotation.api.common import (
+    GenericApiView,
+    ListApiView,
+    bad_request,
+    validated,
+)
+from annotation.api.permissions import IsTaggerAdmin, ReviewerReadsAdminWrites
+from annotation.api.serializers import FacetSerializer, TagDetailSerializer, TagSerializer
+from annotation.models import Tag, TagGroup
+from annotation.services import taxonomy as taxonomy_service
+from training.ml.text import clean_text
+
+_TAG_TEXT_FIELDS = ("display_name_en", "display_name_zh", "description")
+
+
+def _import(facet: dict[str, Any]) -> None:
+    """One facet (and its tags) through import_taxonomy; ValueError becomes a 400."""
+    try:
+        taxonomy_service.import_taxonomy({"facets": [facet]})
+    except ValueError as exc:
+        raise bad_request(str(exc)) from exc
+
+
+# -- facets ---------------------------------------------------------------------------
+
+
+class FacetListView(ListApiView):
+    permission_classes = [ReviewerReadsAdminWrites]
+    serializer_class = FacetSerializer
+    queryset = TagGroup.objects.all()
+    ordering = ("id",)
+
+    @extend_schema(request=FacetSerializer, responses={201: FacetSerializer})
+    def post(self, request: Request) -> Response:
+        data = validated(FacetSerializer, request.data)
+        name = clean_text(data["name"])
+        if TagGroup.objects.filter(name__iexact=name).exists():
+            raise serializers.ValidationError({"name": [f"a facet named {name!r} exists"]})
+        with transaction.atomic():
+            _import(dict(data))
+            group = TagGroup.objects.get(name__iexact=name)
+        return Response(FacetSerializer(group).data, status=status.HTTP_201_CREATED)
+
+
+class FacetDetailView(GenericApiView):
+    permission_classes = [ReviewerReadsAdminWrites]
+    serializer_class = FacetSerializer
+    queryset = TagGroup.objects.all()
+
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(FacetSerializer(self.get_object()).data)
+
+    @extend_schema(request=FacetSerializer(partial=True), responses=FacetSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        group = self.get_object()
+        data = dict(validated(FacetSerializer, request.data, partial=True))
+        name = data.pop("name", None)
+        if name is not None and clean_text(name).casefold() != group.name.casefold():
+            raise serializers.ValidationError({"name": ["a facet cannot be renamed"]})
+        _import({"name": group.name, **data})
+        group.refresh_from_db()
+        return Response(FacetSerializer(group).data)
+
+
+# -- tags -----------------------------------------------------------------------------
+
+
+class TagQuerySerializer(serializers.Serializer):
+    facet = serializers.CharField(required=False, help_text="Facet name")
+    status = serializers.ChoiceField(choices=Tag.Status.choices, required=False)
+    q = serializers.CharField(required=False, max_length=200, help_text="Part of the name")
+
+
+class TagCreateSerializer(serializers.Serializer):
+    facet = serializers.SlugRelatedField(slug_field="name", queryset=TagGroup.objects.all())
+    name = serializers.CharField(max_length=200)
+    display_name_en = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    display_name_zh = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    aliases = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class TagPatchSerializer(serializers.Serializer):
+    name = serializers.CharField(
+        required=False, max_length=200, help_text="Rename; the old name becomes an alias"
+    )
+    display_name_en = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    display_name_zh = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    aliases = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Replaces the aliases"
+    )
+
+
+def _checked(change: Callable[[], object]) -> None:
+    """Run a rename or alias edit; ValueError becomes a 400 (call inside the
+    request's transaction so earlier edits roll back)."""
+    try:
+        change()
+    except ValueError as exc:
+        raise bad_request(str(exc)) from exc
+
+
+@extend_schema_view(get=extend_schema(parameters=[TagQuerySerializer]))
+class TagListView(ListApiView):
+    permission_classes = [ReviewerReadsAdminWrites]
+    serializer_class = TagSerializer
+    queryset = Tag.objects.select_related("group")
+    ordering = ("id",)
+
+    def filter_queryset(self, queryset: QuerySet[Tag]) -> QuerySet[Tag]:
+        query = validated(TagQuerySerializer, self.request.query_params)
+        if query.get("facet"):
+            queryset = queryset.filter(group__name__iexact=query["facet"])
+        if query.get("status"):
+            queryset = queryset.filter(status=query["status"])
+        if query.get("q"):
+            queryset = queryset.filter(name__icontains=query["q"])
+        return queryset
+
+    @extend_schema(request=TagCreateSerializer, responses={201: TagDetailSerializer})
+    def post(self, request: Request) -> Response:
+        data = validated(TagCreateSerializer, request.data)
+        group: TagGroup = data["facet"]
+        name = clean_text(data["name"])
+        if Tag.objects.filter(group=group, name__iexact=name).exists():
+            raise serializers.ValidationError(
+                {"name": [f"the facet {group.name!r} already has a tag named {name!r}"]}
+            )
+        spec = {"name": data["name"], **{k: data[k] for k in _TAG_TEXT_FIELDS if k in data}}
+        with transaction.atomic():
+            _import({"name": group.name, "tags": [spec]})
+            tag = Tag.objects.select_related("group").get(group=group, name__iexact=name)
+            if data.get("aliases"):
+                _checked(
+                    lambda: taxonomy_service.set_aliases(tag, data["aliases"], user=request.user),
+                )
+        return Response(TagDetailSerializer(tag).data, status=status.HTTP_201_CREATED)
+
+
+class TagDetailView(GenericApiView):
+    permission_classes = [ReviewerReadsAdminWrites]
+    serializer_class = TagDetailSerializer
+    queryset = Tag.objects.select_related("group")
+
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(TagDetailSerializer(self.get_object()).data)
+
+    @extend_schema(request=TagPatchSerializer, responses=TagDetailSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        tag = self.get_object()
+        data = validated(TagPatchSerializer, request.data)
+        texts = {k: data[k] for k in _TAG_TEXT_FIELDS if k in data}
+        with transaction.atomic():
+            if texts:
+                _import({"name": tag.group.name, "tags": [{"name": tag.name, **texts}]})
+            if "aliases" in data:
+                _checked(
+                    lambda: taxonomy_service.set_aliases(tag, data["aliases"], user=request.user),
+                )
+            if "name" in data:
+                _checked(lambda: taxonomy_service.rename_tag(tag, data["name"], user=request.user))
+        return Response(TagDetailSerializer(self.get_queryset().get(pk=tag.pk)).data)
+
+
+class MergeSerializer(serializers.Serializer):
+    into = serializers.PrimaryKeyRelatedField(
+        queryset=Tag.objects.select_related("group"), help_text="The surviving tag's id"
+    )
+
+
+class MergedSerializer(serializers.Serializer):
+    tag = TagSerializer(help_text="The merged tag, now deprecated")
+    into = TagSerializer()
+    affected_products = serializers.IntegerField(help_text="Products whose decisions moved")
+    moved = serializers.IntegerField()
+    folded = serializers.IntegerField(help_text="Products that carried both tags")
+    events_moved = serializers.IntegerField()
+    suggestions_moved = serializers.IntegerField()
+    suggestions_dropped = serializers.IntegerField()
+
+
+class DeprecatedSerializer(serializers.Serializer):
+    tag = TagSerializer()
+    affected_products = serializers.IntegerField(
+        help_text="Products with decisions about the tag (kept as they were)"
+    )
+    suggestions_withdrawn = serializers.IntegerField()
+
+
+class TagMergeView(GenericApiView):
+    """Fold this tag into another of the same facet: decisions, history and
+    suggestions move; this tag is deprecated and its names become aliases."""
+
+    permission_classes = [IsTaggerAdmin]
+    serializer_class = MergeSerializer
+    queryset = Tag.objects.select_related("group")
+
+    @extend_schema(request=MergeSerializer, responses=MergedSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        source = self.get_object()
+        into: Tag = validated(MergeSerializer, request.data)["into"]
+        affected = taxonomy_service.affected_products(source)
+        try:
+            result = taxonomy_service.merge_tags(source, into, user=request.user)
+        except ValueError as exc:
+            raise bad_request(str(exc)) from exc
+        body = {
+            "tag": self.get_queryset().get(pk=source.pk),
+            "into": self.get_queryset().get(pk=into.pk),
+            "affected_products": affected,
+            "moved": result.moved,
+            "folded": result.folded,
+            "events_moved": result.events_moved,
+            "suggestions_moved": result.suggestions_moved,
+            "suggestions_dropped": result.suggestions_dropped,
+        }
+        return Response(MergedSerializer(body).data)
+
+
+class TagDeprecateView(GenericApiView):
+    """Retire a tag: no longer proposed; past decisions stay."""
+
+    permission_classes = [IsTaggerAdmin]
+    serializer_class = DeprecatedSerializer
+    queryset = Tag.objects.select_related("group")
+
+    @extend_schema(request=None, responses=DeprecatedSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        tag = self.get_object()
+        try:
+            withdrawn = taxonomy_service.deprecate_tag(tag, user=request.user)
+        except ValueError as exc:
+            raise bad_request(str(exc)) from exc
+        body = {
+            "tag": self.get_queryset().get(pk=tag.pk),
+            "affected_products": taxonomy_service.affected_products(tag),
+            "suggestions_withdrawn": withdrawn,
+        }
+        return Response(DeprecatedSerializer(body).data)

@@ -1,0 +1,81 @@
+"""Import a catalogue file from the command line (the admin upload page runs
+the same service)."""
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from annotation.services.importing import FORMATS, import_products
+
+SHOWN_ERRORS = 20
+
+
+def _mapping(pairs: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        source, sep, target = pair.partition("=")
+        if not (sep and source.strip() and target.strip()):
+            raise CommandError(f"--map expects SOURCE=TARGET (for example sku=id), got {pair!r}")
+        mapping[source.strip()] = target.strip()
+    return mapping
+
+
+class Command(BaseCommand):
+    help = (
+        "Import products from a CSV, JSONL or JSON file (optionally gzipped). "
+        "Products are upserted by id; columns that match no product field are kept "
+        "as attributes. All-or-nothing unless --keep-valid."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument(
+            "--keep-valid",
+            action="store_true",
+            help="Write the valid rows even when some rows are rejected.",
+        )
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="SRC=DST",
+            help="Read column SRC as field DST (repeatable), e.g. --map sku=id --map name=title.",
+        )
+        parser.add_argument("--format", choices=FORMATS, help="Override format detection.")
+        parser.add_argument("--user", help="Record this username as the importer.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+        mapping = _mapping(options["map"])
+        user = None
+        if options["user"]:
+            user = User.objects.filter(username=options["user"]).first()
+            if user is None:
+                raise CommandError(f"no user named {options['user']!r}")
+        # tqdm turns itself off when stderr is not a terminal (cron, CI logs).
+        with tqdm(desc=path.name, unit=" rows", file=sys.stderr, disable=None) as bar:
+            result = import_products(
+                path,
+                fmt=options["format"],
+                mapping=mapping,
+                keep_valid=options["keep_valid"],
+                user=user,
+                progress=bar.update,
+            )
+        summary = f"{result.summary()} (batch {result.batch.pk})"
+        if result.succeeded:
+            self.stdout.write(self.style.SUCCESS(summary))
+        else:
+            self.stdout.write(summary)
+        for error in result.errors[:SHOWN_ERRORS]:
+            self.stdout.write(str(error))
+        if len(result.errors) > SHOWN_ERRORS:
+            self.stdout.write(f"… and {len(result.errors) - SHOWN_ERRORS} more errors")
+        if not result.succeeded:
+            raise CommandError("the import failed: nothing was saved", returncode=1)

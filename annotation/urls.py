@@ -1,0 +1,27 @@
+from django.urls import path
+
+from annotation.views import dashboard, imports, products, review, taxonomy
+
+app_name = "annotation"
+urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("dashboard/training/", dashboard.training_progress, name="training_progress"),
+    path("review/", review.review_page, name="review"),
+    path("review/submit/", review.submit, name="review_submit"),
+    path("review/skip/", review.skip, name="review_skip"),
+    path("review/undo/", review.undo, name="review_undo"),
+    path("review/tags.json", review.tag_index, name="tag_index"),
+    path("products/", products.product_list, name="products"),
+    path("products/bulk/", products.bulk_tag, name="products_bulk"),
+    path("products/<int:product_id>/", products.product_detail, name="product"),
+    path("taxonomy/", taxonomy.taxonomy_page, name="taxonomy"),
+    path("taxonomy/facets/add/", taxonomy.add_facet, name="taxonomy_add_facet"),
+    path("taxonomy/tags/add/", taxonomy.add_tag, name="taxonomy_add_tag"),
+    path("taxonomy/tags/<int:tag_id>/", taxonomy.tag_detail, name="taxonomy_tag"),
+    path("taxonomy/tags/<int:tag_id>/rename/", taxonomy.rename, name="taxonomy_rename"),
+    path("taxonomy/tags/<int:tag_id>/merge/", taxonomy.merge, name="taxonomy_merge"),
+    path("taxonomy/tags/<int:tag_id>/deprecate/", taxonomy.deprecate, name="taxonomy_deprecate"),
+    path("taxonomy/tags/<int:tag_id>/aliases/", taxonomy.aliases, name="taxonomy_aliases"),
+    path("taxonomy/tags/<int:tag_id>/names/", taxonomy.display_names, name="taxonomy_names"),
+    path("import/", imports.import_view, name="import"),
+]

@@ -1,0 +1,260 @@
+"""Taxonomy pages for admins: browse facets and tags, add, rename, merge,
+deprecate and edit aliases. Rename, merge and deprecate change what reviewers,
+the model and the export see, so each asks for confirmation first and says
+how many products it touches."""
+
+from django.contrib import messages
+from django.db.models import Count, Prefetch, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from annotation.models import ProductTag, Tag, TagGroup
+from annotation.services import taxonomy as taxonomy_service
+from annotation.templatetags.labels import localized_label
+from annotation.views.access import admin_required
+from annotation.views.forms import (
+    AliasesForm,
+    DeprecateTagForm,
+    DisplayNamesForm,
+    MergeTagForm,
+    RenameTagForm,
+    TagCreateForm,
+    TagGroupCreateForm,
+)
+
+STATUS_FILTERS = ("active", "deprecated", "all")
+
+
+def _positives() -> Count:
+    return Count("product_tags", filter=Q(product_tags__state=ProductTag.State.APPROVED))
+
+
+@admin_required
+@require_GET
+def taxonomy_page(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()[:200]
+    status = request.GET.get("status", "active")
+    if status not in STATUS_FILTERS:
+        status = "active"
+    tags = Tag.objects.annotate(positives=_positives()).order_by("name")
+    if status != "all":
+        tags = tags.filter(status=status)
+    if q:
+        # Aliases live in a JSON list; matching its text form finds them on
+        # SQLite and PostgreSQL alike.
+        tags = tags.filter(
+            Q(name__icontains=q)
+            | Q(display_name_en__icontains=q)
+            | Q(display_name_zh__icontains=q)
+            | Q(aliases__icontains=q)
+        )
+    groups = (
+        TagGroup.objects.annotate(
+            tag_count=Count("tags", filter=Q(tags__status=Tag.Status.ACTIVE), distinct=True)
+        )
+        .prefetch_related(Prefetch("tags", queryset=tags, to_attr="shown_tags"))
+        .order_by("position", "name")
+    )
+    context = {
+        "groups": groups,
+        "q": q,
+        "status": status,
+        "tag_form": TagCreateForm(prefix="tag"),
+        "facet_form": TagGroupCreateForm(prefix="facet"),
+    }
+    return render(request, "annotation/taxonomy.html", context)
+
+
+@admin_required
+@require_POST
+def add_facet(request: HttpRequest) -> HttpResponse:
+    form = TagGroupCreateForm(request.POST, prefix="facet")
+    if form.is_valid():
+        group = form.save()
+        messages.success(request, _("Facet %(name)s added.") % {"name": group.name})
+    else:
+        _form_errors(request, form)
+    return redirect("annotation:taxonomy")
+
+
+@admin_required
+@require_POST
+def add_tag(request: HttpRequest) -> HttpResponse:
+    form = TagCreateForm(request.POST, prefix="tag")
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("annotation:taxonomy")
+    tag = form.save()
+    messages.success(request, _("Tag %(key)s added.") % {"key": tag.key})
+    return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
+
+
+def _form_errors(request: HttpRequest, form: object) -> None:
+    for field, errors in form.errors.items():  # type: ignore[attr-defined]
+        label = form.fields[field].label if field in form.fields else ""  # type: ignore[attr-defined]
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
+
+
+def _tag(tag_id: int) -> Tag:
+    return get_object_or_404(Tag.objects.select_related("group", "merged_into__group"), pk=tag_id)
+
+
+def _detail_context(tag: Tag, **forms: object) -> dict:
+    counts = ProductTag.objects.filter(tag=tag).aggregate(
+        approved=Count("pk", filter=Q(state=ProductTag.State.APPROVED)),
+        rejected=Count("pk", filter=Q(state=ProductTag.State.REJECTED)),
+    )
+    return {
+        "tag": tag,
+        "counts": counts,
+        "affected": taxonomy_service.affected_products(tag),
+        "merged_from": tag.merged_from.select_related("group").order_by("name"),
+        "rename_form": forms.get("rename_form") or RenameTagForm(initial={"name": tag.name}),
+        "merge_form": forms.get("merge_form") or MergeTagForm(),
+        "aliases_form": forms.get("aliases_form")
+        or AliasesForm(initial={"aliases": "\n".join(tag.aliases or [])}),
+        "names_form": forms.get("names_form")
+        or DisplayNamesForm(
+            initial={"display_name_en": tag.display_name_en, "display_name_zh": tag.display_name_zh}
+        ),
+        "deprecate_form": DeprecateTagForm(),
+    }
+
+
+@admin_required
+@require_GET
+def tag_detail(request: HttpRequest, tag_id: int) -> HttpResponse:
+    tag = _tag(tag_id)
+    return render(request, "annotation/taxonomy_tag.html", _detail_context(tag))
+
+
+def _confirm(
+    request: HttpRequest, tag: Tag, action: str, summary: str, fields: dict[str, str]
+) -> HttpResponse:
+    """The confirmation step: what will happen, to how many products, and the
+    same fields posted again with confirm=1."""
+    context = {
+        "tag": tag,
+        "action_url": reverse(f"annotation:taxonomy_{action}", args=[tag.pk]),
+        "summary": summary,
+        "affected": taxonomy_service.affected_products(tag),
+        "fields": fields,
+        "danger": action in ("merge", "deprecate"),
+    }
+    return render(request, "annotation/taxonomy_confirm.html", context)
+
+
+@admin_required
+@require_POST
+def rename(request: HttpRequest, tag_id: int) -> HttpResponse:
+    tag = _tag(tag_id)
+    form = RenameTagForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "annotation/taxonomy_tag.html", _detail_context(tag, rename_form=form)
+        )
+    name = form.cleaned_data["name"]
+    if not form.cleaned_data["confirm"]:
+        summary = _(
+            "Rename %(old)s to %(new)s. The old name stays as an alias; exports use the new name."
+        ) % {
+            "old": tag.key,
+            "new": f"{tag.group.name}:{name}",
+        }
+        return _confirm(request, tag, "rename", summary, {"name": name})
+    try:
+        taxonomy_service.rename_tag(tag, name, user=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Renamed to %(key)s.") % {"key": f"{tag.group.name}:{name}"})
+    return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
+
+
+@admin_required
+@require_POST
+def merge(request: HttpRequest, tag_id: int) -> HttpResponse:
+    tag = _tag(tag_id)
+    form = MergeTagForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "annotation/taxonomy_tag.html", _detail_context(tag, merge_form=form)
+        )
+    into: Tag = form.cleaned_data["into"]
+    if into.pk == tag.pk:
+        messages.error(request, _("A tag cannot be merged into itself."))
+        return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
+    if not form.cleaned_data["confirm"]:
+        summary = _(
+            "Merge %(source)s into %(target)s: its decisions and history move to "
+            "%(target)s, and %(source)s is deprecated."
+        ) % {"source": tag.key, "target": into.key}
+        return _confirm(request, tag, "merge", summary, {"into": into.key})
+    try:
+        taxonomy_service.merge_tags(tag, into, user=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
+    messages.success(
+        request, _("Merged %(source)s into %(target)s.") % {"source": tag.key, "target": into.key}
+    )
+    return redirect("annotation:taxonomy_tag", tag_id=into.pk)
+
+
+@admin_required
+@require_POST
+def deprecate(request: HttpRequest, tag_id: int) -> HttpResponse:
+    tag = _tag(tag_id)
+    form = DeprecateTagForm(request.POST)
+    form.is_valid()
+    if not form.cleaned_data.get("confirm"):
+        summary = _(
+            "Deprecate %(tag)s: reviewers and the model stop proposing it; "
+            "decisions already made stay on record."
+        ) % {"tag": tag.key}
+        return _confirm(request, tag, "deprecate", summary, {})
+    try:
+        taxonomy_service.deprecate_tag(tag, user=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("%(tag)s is deprecated.") % {"tag": tag.key})
+    return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
+
+
+@admin_required
+@require_POST
+def aliases(request: HttpRequest, tag_id: int) -> HttpResponse:
+    tag = _tag(tag_id)
+    form = AliasesForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "annotation/taxonomy_tag.html", _detail_context(tag, aliases_form=form)
+        )
+    try:
+        taxonomy_service.set_aliases(tag, form.cleaned_data["aliases"], user=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Aliases of %(tag)s saved.") % {"tag": localized_label(tag)})
+    return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
+
+
+@admin_required
+@require_POST
+def display_names(request: HttpRequest, tag_id: int) -> HttpResponse:
+    tag = _tag(tag_id)
+    form = DisplayNamesForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "annotation/taxonomy_tag.html", _detail_context(tag, names_form=form)
+        )
+    tag.display_name_en = form.cleaned_data["display_name_en"].strip()
+    tag.display_name_zh = form.cleaned_data["display_name_zh"].strip()
+    tag.save(update_fields=["display_name_en", "display_name_zh", "updated_at"])
+    messages.success(request, _("Display names of %(tag)s saved.") % {"tag": tag.key})
+    return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
