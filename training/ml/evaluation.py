@@ -1,0 +1,191 @@
+"""Holdout and k-fold evaluation of the tagger against the in-run baseline."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from .baseline import train_baseline
+from .data import Example, tag_specs_from_examples
+from .metrics import binarize, multilabel_metrics
+from .model import TrainConfig, train_tagger
+from .types import ProgressFn, report
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_KEYS = (
+    "micro_f1",
+    "macro_f1",
+    "micro_precision",
+    "micro_recall",
+    "macro_precision",
+    "macro_recall",
+    "coverage",
+)
+
+
+def holdout_split(
+    examples: Sequence[Example], train_fraction: float = 0.8, seed: int = 0
+) -> tuple[list[Example], list[Example]]:
+    """random.Random(seed).shuffle of the examples, then the first train_fraction
+    for training: the split of the reference figures in ../shared/data/README.md."""
+    shuffled = list(examples)
+    random.Random(seed).shuffle(shuffled)
+    cut = int(len(shuffled) * train_fraction)
+    return shuffled[:cut], shuffled[cut:]
+
+
+def kfold_indices(n: int, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k (train, test) index pairs: a seeded permutation cut into k near-equal test
+    folds; every index is tested exactly once."""
+    if k < 2 or k > n:
+        raise ValueError(f"need 2 <= k <= n, got k={k}, n={n}")
+    order = np.random.default_rng(seed).permutation(n)
+    folds = np.array_split(order, k)
+    return [
+        (np.sort(np.concatenate([f for j, f in enumerate(folds) if j != i])), np.sort(folds[i]))
+        for i in range(k)
+    ]
+
+
+def _predictions(
+    train: Sequence[Example],
+    test: Sequence[Example],
+    config: TrainConfig,
+    with_baseline: bool,
+    progress: ProgressFn | None,
+) -> dict:
+    """Train on `train`, predict `test`; tag columns are the training tags."""
+    tags = tag_specs_from_examples(train)
+    vocab = [t.key for t in tags]
+    started = time.monotonic()
+    model = train_tagger(
+        [e.text for e in train],
+        [e.tags for e in train],
+        tags,
+        config,
+        progress=lambda f, s: report(progress, 0.7 * f, s),
+    )
+    trained = time.monotonic()
+    report(progress, 0.7, "predicting")
+    pred = model.decide(model.predict_proba([e.text for e in test]))
+    done = time.monotonic()
+    result = {
+        "vocab": vocab,
+        "pred": pred,
+        "train_seconds": trained - started,
+        "predict_seconds": done - trained,
+        "info": model.info,
+    }
+    if with_baseline:
+        report(progress, 0.8, "training the baseline")
+        baseline = train_baseline([e.text for e in train], [e.tags for e in train], vocab)
+        result["baseline_pred"] = baseline.predict([e.text for e in test])
+        result["baseline_seconds"] = time.monotonic() - done
+    report(progress, 1.0, "evaluated")
+    return result
+
+
+def _widen(pred: np.ndarray, vocab: Sequence[str], full_vocab: Sequence[str]) -> np.ndarray:
+    index = {t: j for j, t in enumerate(full_vocab)}
+    out = np.zeros((len(pred), len(full_vocab)), dtype=bool)
+    out[:, [index[t] for t in vocab]] = pred
+    return out
+
+
+def evaluate_holdout(
+    train: Sequence[Example],
+    test: Sequence[Example],
+    config: TrainConfig,
+    with_baseline: bool = True,
+    progress: ProgressFn | None = None,
+) -> dict:
+    """Metrics (see metrics.multilabel_metrics) of a tagger trained on `train` and
+    tested on `test`, with the baseline trained and tested the same way.
+
+    Test tags that never occur in `train` stay in the evaluation as misses: the
+    model cannot predict them, and hiding them would flatter a long tail."""
+    run = _predictions(train, test, config, with_baseline, progress)
+    full_vocab = sorted(set(run["vocab"]) | {t for e in test for t in e.tags})
+    y_true = binarize([e.tags for e in test], full_vocab)
+    result = multilabel_metrics(y_true, _widen(run["pred"], run["vocab"], full_vocab), full_vocab)
+    result.update(
+        mode=config.mode,
+        n_train=len(train),
+        n_test=len(test),
+        n_tags=len(run["vocab"]),
+        train_seconds=round(run["train_seconds"], 2),
+        predict_seconds=round(run["predict_seconds"], 2),
+        seconds=round(run["train_seconds"] + run["predict_seconds"], 2),
+        training=run["info"],
+    )
+    if with_baseline:
+        base = multilabel_metrics(
+            y_true, _widen(run["baseline_pred"], run["vocab"], full_vocab), full_vocab
+        )
+        result["baseline"] = {k: base[k] for k in (*SUMMARY_KEYS, "per_tag")}
+        result["baseline"]["seconds"] = round(run["baseline_seconds"], 2)
+    return result
+
+
+def cross_validate(
+    examples: Sequence[Example],
+    k: int,
+    config: TrainConfig,
+    seed: int = 0,
+    with_baseline: bool = True,
+    progress: ProgressFn | None = None,
+) -> dict:
+    """k-fold cross-validation. Top-level metrics are computed on the pooled
+    out-of-fold predictions (every example is predicted once, by the model that
+    did not see it); `folds` holds each fold's own summary, `*_std` the spread."""
+    examples = list(examples)
+    splits = kfold_indices(len(examples), k, seed)
+    full_vocab = sorted({t for e in examples for t in e.tags})
+    y_true = binarize([e.tags for e in examples], full_vocab)
+    pooled = np.zeros_like(y_true)
+    pooled_base = np.zeros_like(y_true)
+    folds = []
+    seconds = base_seconds = 0.0
+    for i, (train_idx, test_idx) in enumerate(splits):
+        train = [examples[j] for j in train_idx]
+        test = [examples[j] for j in test_idx]
+
+        def fold_progress(fraction: float, stage: str, i: int = i) -> None:
+            report(progress, (i + fraction) / k, f"fold {i + 1}/{k}: {stage}")
+
+        run = _predictions(train, test, config, with_baseline, fold_progress)
+        pred = _widen(run["pred"], run["vocab"], full_vocab)
+        pooled[test_idx] = pred
+        fold = multilabel_metrics(y_true[test_idx], pred, full_vocab)
+        summary = {key: fold[key] for key in SUMMARY_KEYS}
+        summary.update(n_train=len(train), n_test=len(test))
+        seconds += run["train_seconds"] + run["predict_seconds"]
+        if with_baseline:
+            base_pred = _widen(run["baseline_pred"], run["vocab"], full_vocab)
+            pooled_base[test_idx] = base_pred
+            base = multilabel_metrics(y_true[test_idx], base_pred, full_vocab)
+            summary["baseline"] = {key: base[key] for key in SUMMARY_KEYS}
+            base_seconds += run["baseline_seconds"]
+        folds.append(summary)
+    result = multilabel_metrics(y_true, pooled, full_vocab)
+    for key in ("micro_f1", "macro_f1"):
+        result[f"{key}_std"] = float(np.std([f[key] for f in folds]))
+    result.update(
+        mode=config.mode,
+        folds=folds,
+        k=k,
+        seed=seed,
+        n_train=int(np.mean([f["n_train"] for f in folds])),
+        n_test=len(examples),
+        seconds=round(seconds, 2),
+    )
+    if with_baseline:
+        base = multilabel_metrics(y_true, pooled_base, full_vocab)
+        result["baseline"] = {key: base[key] for key in (*SUMMARY_KEYS, "per_tag")}
+        result["baseline"]["seconds"] = round(base_seconds, 2)
+    return result

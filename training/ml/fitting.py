@@ -1,0 +1,199 @@
+"""Training a tagger's scorer in head mode or full mode (called by model.train_tagger)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .encoder import load_encoder
+from .head import HeadClassifier, HeadConfig, HeadLayout, train_head
+from .lexical import LexicalConfig, LexicalFeaturizer
+from .neighbours import NeighbourVote, tune_blend
+from .scorers import EncoderUser, FullScorer, HeadScorer
+from .text import detect_language
+from .thresholds import facet_groups, tune_thresholds
+from .types import ProgressFn, StopFn, TagSpec, check_stop, report
+
+
+@dataclass
+class TrainConfig:
+    mode: str = "head"  # "head" | "full"
+    seed: int = 0
+    val_fraction: float = 0.15
+    base_model: str | None = None  # None: default_base_model()
+    cache_dir: Path | None = None  # embedding cache for head mode; None: no cache
+    device: str | None = None  # None: cuda when available
+    precision: str | None = None  # frozen encoder: fp32 / int8 (CPU) / bf16 (CUDA); None: default
+    max_length: int = 128
+    head: HeadConfig = field(default_factory=HeadConfig)
+    lexical: LexicalConfig | None = None  # None: chosen from the texts' language
+    finetune: Any = None  # a finetune.FineTuneConfig; None: its defaults
+    heads: list[HeadConfig] | None = None  # the ensemble; None: see head_members()
+    neighbours: bool = True  # blend in a nearest-neighbour vote, weighted on validation
+    neighbour_k: int = 10
+    min_positives: int = 5  # validation positives for a tag to get its own threshold
+    refit: bool = True  # after tuning, retrain on train + validation
+
+
+def lexical_config_for(texts: Sequence[str]) -> LexicalConfig:
+    """Character 1-3-grams carry Chinese text (no spaces, mostly [UNK] to an
+    English encoder); 2-5-grams inside words suit Latin scripts."""
+    sample = list(texts[:2000])
+    zh = sum(detect_language(t) == "zh" for t in sample)
+    if sample and zh / len(sample) >= 0.5:
+        return LexicalConfig(char_ngrams=(1, 3))
+    return LexicalConfig()
+
+
+def tune(proba: np.ndarray, Y: np.ndarray, tags: list[TagSpec], config: TrainConfig) -> np.ndarray:
+    return tune_thresholds(proba, Y, facet_groups(tags), min_positives=config.min_positives)
+
+
+def head_members(config: TrainConfig) -> list[HeadConfig]:
+    """The ensemble: config.heads, or the configured head plus a variant that also
+    feeds the TF-IDF through the hidden layer (it learns word interactions, e.g.
+    colour words, that the linear lexical path cannot; the two err differently)."""
+    if config.heads:
+        return list(config.heads)
+    if not config.head.hidden:
+        return [config.head]
+    return [config.head, replace(config.head, lexical_hidden=True, lexical_dropout=0.3)]
+
+
+def train_head_scorer(
+    texts: list[str],
+    Y: np.ndarray,
+    tags: list[TagSpec],
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    base_model: str,
+    config: TrainConfig,
+    progress: ProgressFn | None,
+    should_stop: StopFn | None,
+) -> tuple[HeadScorer, np.ndarray, dict]:
+    def stage(start: float, end: float) -> ProgressFn:
+        return lambda f, s: report(progress, start + (end - start) * f, s)
+
+    check_stop(should_stop)
+    user = EncoderUser(
+        base_model,
+        config.max_length,
+        config.device,
+        config.cache_dir,
+        load_encoder(base_model, config.device, config.precision),
+    )
+    E = user.embed(texts, stage(0.0, 0.5))
+    check_stop(should_stop)
+    lexical_config = config.lexical or lexical_config_for(texts)
+    layout = HeadLayout.from_labels(
+        [t.facet for t in tags], [t.single_valued for t in tags], Y[train_idx]
+    )
+    groups = facet_groups(tags)
+    members = head_members(config)
+    has_val = len(val_idx) > 0
+    use_neighbours = config.neighbours and len(train_idx) >= config.neighbour_k
+
+    def fit(
+        rows: np.ndarray, val_rows: np.ndarray | None, epochs: list[int | None], span: tuple
+    ) -> tuple[LexicalFeaturizer, list[HeadClassifier], sp.csr_matrix]:
+        report(progress, span[0], "lexical features")
+        lexical = LexicalFeaturizer(lexical_config).fit([texts[i] for i in rows])
+        X = lexical.transform(texts)
+        val = (E[val_rows], X[val_rows], Y[val_rows]) if val_rows is not None else None
+        heads = []
+        width = (span[1] - span[0]) / len(members)
+        for m, (member, n_epochs) in enumerate(zip(members, epochs, strict=True)):
+            start = span[0] + m * width
+            heads.append(
+                train_head(
+                    E[rows],
+                    X[rows],
+                    Y[rows],
+                    layout,
+                    member,
+                    config.seed + m,
+                    val,
+                    n_epochs,
+                    stage(start, start + width),
+                    should_stop,
+                )
+            )
+        return lexical, heads, X
+
+    span = (0.5, 0.75) if has_val and config.refit else (0.5, 1.0)
+    lexical, heads, X = fit(train_idx, val_idx if has_val else None, [None] * len(members), span)
+    neighbours = (
+        NeighbourVote(E[train_idx], X[train_idx], Y[train_idx], k=config.neighbour_k)
+        if use_neighbours
+        else None
+    )
+    thresholds = np.full(len(tags), 0.5, dtype=np.float32)
+    blend = np.zeros(len(tags), dtype=np.float32)
+    epochs = [head.epochs_trained for head in heads]
+    if has_val:
+        report(progress, span[1], "tuning thresholds")
+        scorer = HeadScorer(base_model, lexical, heads, neighbours)
+        proba = scorer.proba_from_features(E[val_idx], X[val_idx])
+        if neighbours is not None:
+            vote = neighbours.proba(E[val_idx], X[val_idx])
+            blend = tune_blend(proba, vote, Y[val_idx], groups)
+            proba = (1.0 - blend) * proba + blend * vote
+        thresholds = tune(proba, Y[val_idx], tags, config)
+        if config.refit:
+            everything = np.arange(len(texts))
+            lexical, heads, X = fit(everything, None, [max(e, 1) for e in epochs], (0.75, 1.0))
+            if neighbours is not None:
+                neighbours = NeighbourVote(E, X, Y, k=config.neighbour_k)
+    info: dict = {
+        "epochs": epochs,
+        "lexical_features": lexical.n_features,
+        "refit": bool(has_val and config.refit),
+        "neighbour_blend": {tags[g[0]].facet: float(blend[g[0]]) for g in groups},
+    }
+    scorer = HeadScorer(
+        base_model, lexical, heads, neighbours, blend, config.max_length, config.device,
+        config.cache_dir, user.encoder,
+    )  # fmt: skip
+    return scorer, thresholds, info
+
+
+def train_full_scorer(
+    texts: list[str],
+    Y: np.ndarray,
+    tags: list[TagSpec],
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    base_model: str,
+    config: TrainConfig,
+    progress: ProgressFn | None,
+    should_stop: StopFn | None,
+) -> tuple[FullScorer, np.ndarray, dict]:
+    from .finetune import FineTuneConfig, finetune
+
+    ft_config = config.finetune or FineTuneConfig(
+        seed=config.seed, device=config.device, max_length=config.max_length
+    )
+    train_texts = [texts[i] for i in train_idx]
+    val_texts = [texts[i] for i in val_idx]
+    classifier = finetune(
+        base_model,
+        train_texts,
+        Y[train_idx].astype(np.float32),
+        val_texts,
+        Y[val_idx].astype(np.float32),
+        ft_config,
+        progress=lambda f, s: report(progress, 0.95 * f, s),
+        should_stop=should_stop,
+    )
+    thresholds = np.full(len(tags), 0.5, dtype=np.float32)
+    if len(val_idx):
+        report(progress, 0.95, "tuning thresholds")
+        thresholds = tune(classifier.predict_proba(val_texts), Y[val_idx], tags, config)
+    # No refit in full mode: a second fine-tune doubles the cost, and early
+    # stopping already chose the epoch on the validation set.
+    return FullScorer(classifier), thresholds, {"best_epoch": classifier.best_epoch}

@@ -1,0 +1,172 @@
+"""The lexical channel: word 1-2-gram and character n-gram TF-IDF.
+
+Implemented here rather than with scikit-learn's vectoriser so that its whole
+state is a vocabulary and an idf vector (saved as JSON, never pickled) and so
+that texts can be analysed with character spans, which evidence needs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD_RE = re.compile(r"\w\w+")
+# Occlusion units: a Latin word, or a CJK bigram (Chinese has no spaces, and a
+# single ideograph is often too little to carry a meaning).
+_UNIT_RE = re.compile(rf"[{_CJK}]{{1,2}}|[^\W_{_CJK}]+")
+_CHUNK_RE = re.compile(r"\S+")
+
+TermsFn = Callable[[str], Iterator[str]]
+
+
+@dataclass
+class LexicalConfig:
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (2, 4)
+    min_df: int = 2
+    max_word_features: int = 60_000
+    max_char_features: int = 60_000
+    word_weight: float = 1.0
+    char_weight: float = 1.0
+
+
+def words(text: str) -> list[str]:
+    return [m.group(0).lower() for m in _WORD_RE.finditer(text)]
+
+
+def word_terms(text: str, ngrams: tuple[int, int]) -> Iterator[str]:
+    tokens = words(text)
+    low, high = ngrams
+    for n in range(low, high + 1):
+        for i in range(len(tokens) - n + 1):
+            yield tokens[i] if n == 1 else " ".join(tokens[i : i + n])
+
+
+def char_terms(text: str, ngrams: tuple[int, int]) -> Iterator[str]:
+    """Character n-grams inside space-padded chunks (scikit-learn's 'char_wb')."""
+    low, high = ngrams
+    for chunk in _CHUNK_RE.findall(text.lower()):
+        padded = f" {chunk} "
+        for n in range(low, high + 1):
+            if n > len(padded):
+                break
+            for i in range(len(padded) - n + 1):
+                yield padded[i : i + n]
+
+
+def occlusion_units(text: str) -> list[tuple[int, int]]:
+    """Character spans of the pieces of text that evidence may point at."""
+    return [m.span() for m in _UNIT_RE.finditer(text)]
+
+
+@dataclass
+class _Channel:
+    vocab: dict[str, int] = field(default_factory=dict)
+    idf: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+
+
+class LexicalFeaturizer:
+    """Sublinear-tf, smoothed-idf, per-channel L2-normalised TF-IDF."""
+
+    def __init__(self, config: LexicalConfig | None = None) -> None:
+        self.config = config or LexicalConfig()
+        self.word = _Channel()
+        self.char = _Channel()
+
+    @property
+    def n_features(self) -> int:
+        return len(self.word.vocab) + len(self.char.vocab)
+
+    def _word_terms(self, text: str) -> Iterator[str]:
+        return word_terms(text, self.config.word_ngrams)
+
+    def _char_terms(self, text: str) -> Iterator[str]:
+        return char_terms(text, self.config.char_ngrams)
+
+    def fit(self, texts: Sequence[str]) -> LexicalFeaturizer:
+        cfg = self.config
+        self.word = _fit_channel(texts, self._word_terms, cfg.min_df, cfg.max_word_features)
+        self.char = _fit_channel(texts, self._char_terms, cfg.min_df, cfg.max_char_features)
+        return self
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        cfg = self.config
+        word = _transform_channel(texts, self._word_terms, self.word)
+        char = _transform_channel(texts, self._char_terms, self.char)
+        return sp.hstack(
+            [word * cfg.word_weight, char * cfg.char_weight], format="csr", dtype=np.float32
+        )
+
+    def state(self) -> dict:
+        """Everything needed to rebuild the featurizer, as JSON-serialisable data."""
+        cfg = asdict(self.config)
+        return {
+            "config": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
+            "word_vocab": _vocab_list(self.word.vocab),
+            "word_idf": self.word.idf.tolist(),
+            "char_vocab": _vocab_list(self.char.vocab),
+            "char_idf": self.char.idf.tolist(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> LexicalFeaturizer:
+        raw = dict(state["config"])
+        for key in ("word_ngrams", "char_ngrams"):
+            raw[key] = tuple(raw[key])
+        featurizer = cls(LexicalConfig(**raw))
+        featurizer.word = _Channel(
+            {t: i for i, t in enumerate(state["word_vocab"])},
+            np.asarray(state["word_idf"], dtype=np.float32),
+        )
+        featurizer.char = _Channel(
+            {t: i for i, t in enumerate(state["char_vocab"])},
+            np.asarray(state["char_idf"], dtype=np.float32),
+        )
+        return featurizer
+
+
+def _vocab_list(vocab: dict[str, int]) -> list[str]:
+    terms = [""] * len(vocab)
+    for term, index in vocab.items():
+        terms[index] = term
+    return terms
+
+
+def _fit_channel(
+    texts: Sequence[str], terms_of: TermsFn, min_df: int, max_features: int
+) -> _Channel:
+    df: Counter[str] = Counter()
+    for text in texts:
+        df.update(set(terms_of(text)))
+    # Ties broken by the term itself so the vocabulary never depends on set order.
+    kept = sorted((t for t, c in df.items() if c >= min_df), key=lambda t: (-df[t], t))
+    kept = sorted(kept[:max_features])
+    n = len(texts)
+    idf = np.array([math.log((1 + n) / (1 + df[t])) + 1.0 for t in kept], dtype=np.float32)
+    return _Channel({t: i for i, t in enumerate(kept)}, idf)
+
+
+def _transform_channel(texts: Sequence[str], terms_of: TermsFn, channel: _Channel) -> sp.csr_matrix:
+    vocab = channel.vocab
+    indptr = [0]
+    indices: list[int] = []
+    values: list[float] = []
+    for text in texts:
+        counts = Counter(j for j in map(vocab.get, terms_of(text)) if j is not None)
+        row = sorted(counts.items())
+        weights = [(1.0 + math.log(c)) * float(channel.idf[j]) for j, c in row]
+        norm = math.sqrt(sum(w * w for w in weights)) or 1.0
+        indices.extend(j for j, _ in row)
+        values.extend(w / norm for w in weights)
+        indptr.append(len(indices))
+    return sp.csr_matrix(
+        (np.asarray(values, dtype=np.float32), np.asarray(indices, dtype=np.int64), indptr),
+        shape=(len(texts), len(vocab)),
+    )

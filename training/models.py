@@ -1,0 +1,100 @@
+from django.conf import settings
+from django.db import models
+
+
+class ModelVersion(models.Model):
+    class Mode(models.TextChoices):
+        ZERO_SHOT = "zero_shot", "Zero-shot (no labels)"
+        HEAD = "head", "Frozen encoder + head"
+        FULL = "full", "Full fine-tune"
+
+    class Status(models.TextChoices):
+        TRAINING = "training", "Training"
+        READY = "ready", "Ready"
+        ACTIVE = "active", "Active"
+        FAILED = "failed", "Failed"
+        ARCHIVED = "archived", "Archived"
+
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRAINING)
+    base_model = models.CharField(max_length=500)
+    artifact_path = models.CharField(max_length=1000, blank=True)
+    tag_vocab = models.JSONField(default=list, blank=True)
+    thresholds = models.JSONField(default=dict, blank=True)
+    # Metrics on the frozen evaluation set.
+    metrics = models.JSONField(default=dict, blank=True)
+    train_size = models.PositiveIntegerField(default=0)
+    train_fingerprint = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # At most one active version at any time.
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status="active"),
+                name="one_active_model_version",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.pk} {self.mode} ({self.status})"
+
+    @property
+    def micro_f1(self) -> float | None:
+        return self.metrics.get("micro_f1")
+
+    @property
+    def macro_f1(self) -> float | None:
+        return self.metrics.get("macro_f1")
+
+
+class TrainingRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    mode = models.CharField(max_length=16, choices=ModelVersion.Mode.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0)
+    stage = models.CharField(max_length=200, blank=True)
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    model_version = models.OneToOneField(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="run"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=255, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    # True while queued or running, NULL once finished: the unique constraint
+    # then lets the database itself refuse a second training in flight.
+    in_flight = models.BooleanField(null=True, default=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["in_flight"], name="one_training_in_flight"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} {self.status} {self.progress:.0f}%"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES

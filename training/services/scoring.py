@@ -1,0 +1,129 @@
+"""Scoring the catalogue: one version's predictions written as Suggestions."""
+
+import logging
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+
+from annotation.models import Product, Suggestion, Tag
+from training.models import ModelVersion
+from training.services.datasets import model_text
+from training.services.versions import active_version, ensure_zero_shot_version, load_model
+
+logger = logging.getLogger(__name__)
+
+# Scores below this are not stored (ranking reads a missing row as 0). The best
+# tag of each product is always stored, so "has a suggestion for this version"
+# means "was scored by it".
+MIN_STORED_SCORE = 0.05
+
+
+def tag_ids_for_vocab(vocab: Sequence[str]) -> dict[str, int]:
+    """Map the model's tag keys to the active tag that now carries each of them:
+    a tag merged since training scores for the tag it was merged into; a
+    deprecated tag or one renamed away is dropped."""
+    by_key: dict[str, Tag] = {}
+    for tag in Tag.objects.select_related("group", "merged_into__group"):
+        by_key[tag.key] = tag
+    mapping: dict[str, int] = {}
+    for key in vocab:
+        tag = by_key.get(key)
+        seen = 0
+        while tag is not None and not tag.is_active and tag.merged_into_id and seen < 10:
+            tag = tag.merged_into
+            seen += 1
+        if tag is not None and tag.is_active:
+            mapping[key] = tag.pk
+    return mapping
+
+
+def score_products(version: ModelVersion, product_ids: Sequence[int], chunk_size: int = 256) -> int:
+    """Write the version's Suggestions for these products; returns rows written.
+
+    Idempotent: each chunk replaces the version's earlier rows for its products
+    in one transaction, so re-running leaves the same rows."""
+    model = load_model(version)
+    tag_ids = tag_ids_for_vocab(model.tag_vocab)
+    written = 0
+    ids = list(product_ids)
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start : start + chunk_size]
+        products = list(
+            Product.objects.filter(pk__in=chunk).only(
+                "id", "normalized_text", "title", "description"
+            )
+        )
+        if not products:
+            continue
+        predictions = model.predict([model_text(p) for p in products], min_score=0.0)
+        rows = []
+        for product, preds in zip(products, predictions, strict=True):
+            best: dict[int, Suggestion] = {}
+            for rank, pred in enumerate(preds):
+                tag_id = tag_ids.get(pred.tag)
+                if tag_id is None or tag_id in best:
+                    # Sorted by score: a merged tag keeps its best-scoring source.
+                    continue
+                if rank > 0 and pred.score < MIN_STORED_SCORE and not pred.selected:
+                    continue
+                best[tag_id] = Suggestion(
+                    product_id=product.pk,
+                    tag_id=tag_id,
+                    model_version=version,
+                    score=float(pred.score),
+                    selected=bool(pred.selected),
+                    evidence=[[int(a), int(b)] for a, b in pred.evidence],
+                )
+            rows.extend(best.values())
+        with transaction.atomic():
+            Suggestion.objects.filter(
+                model_version=version, product_id__in=[p.pk for p in products]
+            ).delete()
+            Suggestion.objects.bulk_create(rows, batch_size=500)
+        written += len(rows)
+    return written
+
+
+def pending_products(version: ModelVersion) -> QuerySet[Product]:
+    """Products the version has not scored yet, or changed since it did (a
+    product is scored when it has a suggestion at least as new as its update)."""
+    fresh = Suggestion.objects.filter(
+        model_version=version, product=OuterRef("pk"), created_at__gte=OuterRef("updated_at")
+    )
+    return Product.objects.filter(~Exists(fresh))
+
+
+def pending_product_ids(version: ModelVersion) -> list[int]:
+    return list(pending_products(version).order_by("id").values_list("id", flat=True))
+
+
+def score_catalog(version: ModelVersion, incremental: bool = True) -> int:
+    """Score in this process every product that needs it (all when not
+    incremental); returns Suggestion rows written. The Celery task of the same
+    name fans big catalogues out instead."""
+    if incremental:
+        ids = pending_product_ids(version)
+    else:
+        ids = list(Product.objects.order_by("id").values_list("id", flat=True))
+    written = score_products(version, ids)
+    logger.info("v%s scored %d products (%d suggestions)", version.pk, len(ids), written)
+    return written
+
+
+def ensure_initial_scoring() -> ModelVersion | None:
+    """Make sure the catalogue has suggestions from some model: build the
+    zero-shot version when no version exists, then (after commit) score what is
+    not scored yet and rank the queue. Loads the encoder; for commands and
+    workers."""
+    from training import tasks
+
+    version = active_version()
+    if version is None:
+        version = ensure_zero_shot_version()
+    if version is None:
+        logger.info("no tags yet: nothing to score")
+        return None
+    version_id = version.pk
+    transaction.on_commit(lambda: tasks.score_catalog.delay(version_id, None, False))
+    return version

@@ -1,0 +1,177 @@
+"""Model versions: which one is active, promotion, rollback, the zero-shot start,
+and loading a version's artifact for inference."""
+
+import logging
+import shutil
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from training.models import ModelVersion
+
+if TYPE_CHECKING:
+    from training.ml.model import TaggerModel
+
+logger = logging.getLogger(__name__)
+
+PROMOTABLE = (ModelVersion.Status.READY, ModelVersion.Status.ARCHIVED)
+
+
+class PromotionError(Exception):
+    """The version cannot become active (wrong status, or its files are gone)."""
+
+
+def active_version() -> ModelVersion | None:
+    return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+
+
+def artifact_dir(version: ModelVersion) -> Path:
+    """Where the version's files live: artifact_path (absolute, as written), or
+    resolved under MODEL_DIR when relative."""
+    path = Path(version.artifact_path or f"v{version.pk}")
+    return path if path.is_absolute() else Path(settings.MODEL_DIR) / path
+
+
+def has_artifact(version: ModelVersion) -> bool:
+    return bool(version.artifact_path) and artifact_dir(version).is_dir()
+
+
+_MODEL_CACHE: "OrderedDict[tuple[int, str], TaggerModel]" = OrderedDict()
+_MODEL_CACHE_SIZE = 2
+_MODEL_CACHE_LOCK = threading.Lock()
+
+
+def embedding_cache_dir() -> Path:
+    """Where encoder embeddings are cached by text, shared by training and scoring."""
+    return Path(settings.TAGGER_CACHE_DIR) / "embeddings"
+
+
+def load_model(version: ModelVersion) -> "TaggerModel":
+    """The version's model, loaded once per process (a worker scores many chunks
+    with the same version; keeping two covers a promotion in progress)."""
+    from training.ml.model import TaggerModel
+
+    key = (version.pk, str(artifact_dir(version)))
+    with _MODEL_CACHE_LOCK:
+        model = _MODEL_CACHE.get(key)
+        if model is not None:
+            _MODEL_CACHE.move_to_end(key)
+            return model
+    if not has_artifact(version):
+        raise FileNotFoundError(
+            f"model files of v{version.pk} not found at {artifact_dir(version)}"
+        )
+    model = TaggerModel.load(artifact_dir(version), cache_dir=embedding_cache_dir())
+    with _MODEL_CACHE_LOCK:
+        _MODEL_CACHE[key] = model
+        while len(_MODEL_CACHE) > _MODEL_CACHE_SIZE:
+            _MODEL_CACHE.popitem(last=False)
+    return model
+
+
+def promote(version: ModelVersion, user: AbstractBaseUser | None = None) -> ModelVersion:
+    """Make `version` the active model, archiving the previous one in the same
+    transaction; once committed, re-score the catalogue with it and re-rank the
+    queue."""
+    version.refresh_from_db()
+    if version.status == ModelVersion.Status.ACTIVE:
+        return version
+    if version.status not in PROMOTABLE:
+        raise PromotionError(
+            f"v{version.pk} is {version.get_status_display().lower()}; only a ready or "
+            "archived version can become active"
+        )
+    if not has_artifact(version):
+        raise PromotionError(f"v{version.pk} has no model files at {artifact_dir(version)}")
+    try:
+        with transaction.atomic():
+            ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exclude(
+                pk=version.pk
+            ).update(status=ModelVersion.Status.ARCHIVED)
+            version.status = ModelVersion.Status.ACTIVE
+            version.promoted_at = timezone.now()
+            version.save(update_fields=["status", "promoted_at"])
+            transaction.on_commit(lambda: enqueue_rescoring(version.pk))
+    except IntegrityError as exc:
+        # The one-active constraint: another promotion committed in between.
+        raise PromotionError("another version was promoted at the same moment; retry") from exc
+    logger.info(
+        "model v%s (%s) promoted by %s", version.pk, version.mode, getattr(user, "pk", None)
+    )
+    return version
+
+
+def rollback(to_version: ModelVersion, user: AbstractBaseUser | None = None) -> ModelVersion:
+    """Return to an earlier version (ready or archived, with its files on disk)."""
+    current = active_version()
+    if current is not None and (to_version.created_at, to_version.pk) > (
+        current.created_at,
+        current.pk,
+    ):
+        raise PromotionError(
+            f"v{to_version.pk} is newer than the active v{current.pk}; promote it instead"
+        )
+    return promote(to_version, user)
+
+
+def enqueue_rescoring(version_id: int) -> None:
+    """Score every product with the version, then re-rank the queue."""
+    from training import tasks
+
+    tasks.score_catalog.delay(version_id, None, False)
+
+
+def ensure_zero_shot_version(user: AbstractBaseUser | None = None) -> ModelVersion | None:
+    """The zero-shot version (tag names, aliases and facets, no labels), built and
+    saved the first time; it becomes active only when no version is. Returns None
+    while the taxonomy is empty. Loads the encoder: call it from a worker or a
+    command, never while rendering a page."""
+    from training.ml.zero_shot import build_zero_shot
+    from training.services.datasets import tag_specs
+
+    existing = (
+        ModelVersion.objects.filter(mode=ModelVersion.Mode.ZERO_SHOT)
+        .exclude(status=ModelVersion.Status.FAILED)
+        .first()
+    )
+    if existing is not None and has_artifact(existing):
+        return existing
+    specs = tag_specs()
+    if not specs:
+        return None
+    base_model = settings.TAGGER_BASE_MODEL or None
+    model = build_zero_shot(specs, base_model=base_model, cache_dir=embedding_cache_dir())
+    version = ModelVersion.objects.create(
+        mode=ModelVersion.Mode.ZERO_SHOT,
+        status=ModelVersion.Status.TRAINING,
+        base_model=model.base_model,
+        created_by=user,
+    )
+    version.artifact_path = str(Path(settings.MODEL_DIR) / f"v{version.pk}")
+    try:
+        model.save(artifact_dir(version))
+    except Exception:
+        version.status = ModelVersion.Status.FAILED
+        version.save(update_fields=["status"])
+        shutil.rmtree(artifact_dir(version), ignore_errors=True)
+        raise
+    version.status = ModelVersion.Status.READY
+    version.tag_vocab = list(model.tag_vocab)
+    version.thresholds = dict(zip(model.tag_vocab, map(float, model.thresholds), strict=True))
+    version.save(update_fields=["status", "artifact_path", "tag_vocab", "thresholds"])
+    if active_version() is None:
+        try:
+            with transaction.atomic():
+                ModelVersion.objects.filter(pk=version.pk).update(
+                    status=ModelVersion.Status.ACTIVE, promoted_at=timezone.now()
+                )
+        except IntegrityError:
+            logger.info("another version became active first; v%s stays ready", version.pk)
+        version.refresh_from_db()
+    return version
