@@ -1,0 +1,202 @@
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from annotation.models import ImportBatch, Product, ProductTag
+from tests.api.conftest import World
+
+pytestmark = pytest.mark.django_db
+PRODUCTS = reverse("api:products")
+BULK = reverse("api:products-bulk")
+
+
+def _ids(body: dict[str, Any]) -> list[str]:
+    return [product["id"] for product in body["results"]]
+
+
+def test_the_list_shows_approved_tags(world: World, admin_api: APIClient) -> None:
+    body = admin_api.get(PRODUCTS).json()
+
+    assert _ids(body) == ["sku-1", "sku-2", "sku-3"]
+    assert body["results"][0]["tags"] == ["color:red"]
+    assert body["results"][0]["category"] == "Apparel > Shirts"
+    assert body["count"] is None
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"category": "garden"}, ["sku-3"]),
+        ({"has_tag": "color:blue"}, ["sku-2"]),
+        ({"has_tag": "color:crimson"}, ["sku-1"]),
+        ({"tag": "color:red"}, ["sku-1"]),
+        ({"facet": "size"}, ["sku-1"]),
+        ({"score_min": "0.5"}, ["sku-1", "sku-2"]),
+        ({"q": "denim"}, ["sku-2"]),
+        ({"state": "reviewed"}, []),
+    ],
+)
+def test_filters_select_products(
+    world: World, admin_api: APIClient, params: dict[str, str], expected: list[str]
+) -> None:
+    body = admin_api.get(PRODUCTS, params).json()
+
+    assert _ids(body) == expected
+
+
+def test_an_unknown_tag_filter_is_a_400(world: World, admin_api: APIClient) -> None:
+    response = admin_api.get(PRODUCTS, {"has_tag": "color:plaid"})
+
+    assert response.status_code == 400
+    assert response.json() == {"has_tag": ["unknown tag 'color:plaid'"]}
+
+
+def test_cursor_pages_walk_every_product_once(world: World, admin_api: APIClient) -> None:
+    seen: list[str] = []
+    url: str | None = f"{PRODUCTS}?page_size=2"
+    while url:
+        body = admin_api.get(url).json()
+        seen += _ids(body)
+        url = body["next"]
+
+    assert seen == ["sku-1", "sku-2", "sku-3"]
+
+
+def test_page_numbers_report_the_count(world: World, admin_api: APIClient) -> None:
+    body = admin_api.get(PRODUCTS, {"page": 2, "page_size": 2}).json()
+
+    assert body["count"] == 3
+    assert _ids(body) == ["sku-3"]
+
+
+def test_creating_a_product_goes_through_the_import(world: World, admin_api: APIClient) -> None:
+    response = admin_api.post(
+        PRODUCTS,
+        {
+            "id": "sku-9",
+            "title": "<b>Linen</b>   lamp ",
+            "category": "Home>Lamps",
+            "tags": ["color:green"],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["title"] == "Linen lamp"
+    assert body["category"] == "Home > Lamps"
+    assert body["tags"] == ["color:green"]
+    assert body["language"] == "en"
+    assert ImportBatch.objects.get().source == "api:create"
+
+
+def test_creating_an_existing_id_is_a_conflict(world: World, admin_api: APIClient) -> None:
+    response = admin_api.post(PRODUCTS, {"id": "sku-1", "title": "Again"}, format="json")
+
+    assert response.status_code == 409
+    assert "PATCH" in response.json()["detail"]
+
+
+def test_an_invalid_product_is_refused_with_the_import_reason(
+    world: World, admin_api: APIClient
+) -> None:
+    response = admin_api.post(
+        PRODUCTS,
+        {"id": "sku-9", "title": "Lamp", "image_url": "javascript:alert(1)"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "image_url is not a valid http(s) URL" in response.json()["detail"]
+    assert not Product.objects.filter(external_id="sku-9").exists()
+
+
+def test_a_bulk_with_a_bad_row_saves_nothing(world: World, admin_api: APIClient) -> None:
+    rows = [
+        {"id": "sku-1", "title": "Red cotton shirt, slim"},
+        {"id": "sku-10", "title": ""},
+        {"id": "sku-11", "title": "Wool hat", "tags": ["not-a-tag"]},
+    ]
+
+    response = admin_api.post(BULK, {"products": rows}, format="json")
+
+    body = response.json()
+    assert response.status_code == 400
+    assert body["succeeded"] is False
+    assert [e["index"] for e in body["errors"]] == [1, 2]
+    assert "title is empty" in body["errors"][0]["reason"]
+    assert "facet:value" in body["errors"][1]["reason"]
+    assert "nothing was saved" in body["detail"]
+    assert Product.objects.get(external_id="sku-1").title == "Red cotton shirt"
+    assert Product.objects.count() == 3
+
+
+def test_a_bulk_with_keep_valid_saves_the_good_rows(world: World, admin_api: APIClient) -> None:
+    rows = [
+        {"id": "sku-1", "title": "Red cotton shirt, slim"},
+        {"id": "sku-10", "title": ""},
+        {"id": "sku-11", "title": "Wool hat", "tags": ["color:green"]},
+    ]
+
+    response = admin_api.post(BULK, {"products": rows, "keep_valid": True}, format="json")
+
+    body = response.json()
+    assert response.status_code == 200
+    assert (body["created"], body["updated"], body["rejected"]) == (1, 1, 1)
+    assert body["errors"][0]["index"] == 1
+    assert Product.objects.get(external_id="sku-1").title == "Red cotton shirt, slim"
+    assert ProductTag.objects.filter(product__external_id="sku-11", tag=world.green).exists()
+
+
+def test_patch_changes_only_the_given_fields(world: World, admin_api: APIClient) -> None:
+    response = admin_api.patch(
+        reverse("api:product", args=["sku-1"]), {"brand": " Acme "}, format="json"
+    )
+
+    body = response.json()
+    assert response.status_code == 200
+    assert body["brand"] == "Acme"
+    assert body["title"] == "Red cotton shirt"
+    assert body["category"] == "Apparel > Shirts"
+    assert body["tags"] == ["color:red"]
+
+
+def test_patch_is_validated_by_the_import(world: World, admin_api: APIClient) -> None:
+    response = admin_api.patch(
+        reverse("api:product", args=["sku-1"]), {"title": "  "}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "title is empty" in response.json()["detail"]
+
+
+def test_an_unknown_product_is_a_404(world: World, admin_api: APIClient) -> None:
+    response = admin_api.get(reverse("api:product", args=["nope"]))
+
+    assert response.status_code == 404
+    assert "detail" in response.json()
+
+
+def test_suggestions_come_from_the_active_version_by_default(
+    world: World, admin_api: APIClient
+) -> None:
+    body = admin_api.get(reverse("api:product-suggestions", args=["sku-1"])).json()
+
+    assert body["model_version"] == world.version.pk
+    assert [(s["key"], s["score"], s["selected"]) for s in body["results"]] == [
+        ("color:red", 0.91, True),
+        ("size:S", 0.55, True),
+    ]
+
+
+def test_suggestions_of_another_version(world: World, admin_api: APIClient) -> None:
+    other = world.version_with_files()
+
+    url = reverse("api:product-suggestions", args=["sku-1"])
+    body = admin_api.get(url, {"model_version": other.pk}).json()
+    missing = admin_api.get(url, {"model_version": 99999})
+
+    assert body == {"model_version": other.pk, "results": []}
+    assert missing.status_code == 404

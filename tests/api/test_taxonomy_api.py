@@ -1,0 +1,148 @@
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from annotation.models import ProductTag, Tag, TagGroup
+from tests.api.conftest import World, approve
+
+pytestmark = pytest.mark.django_db
+FACETS = reverse("api:facets")
+TAGS = reverse("api:tags")
+
+
+def test_a_facet_is_created_and_edited(world: World, admin_api: APIClient) -> None:
+    created = admin_api.post(
+        FACETS, {"name": " Material ", "multi_valued": False, "position": 3}, format="json"
+    )
+    facet_id = created.json()["id"]
+    patched = admin_api.patch(
+        reverse("api:facet", args=[facet_id]), {"display_name_zh": "材质"}, format="json"
+    )
+
+    assert created.status_code == 201
+    assert created.json()["name"] == "Material"
+    assert patched.json()["display_name_zh"] == "材质"
+    assert TagGroup.objects.get(pk=facet_id).multi_valued is False
+
+
+def test_a_facet_name_is_taken_case_insensitively(world: World, admin_api: APIClient) -> None:
+    response = admin_api.post(FACETS, {"name": "COLOR"}, format="json")
+
+    assert response.status_code == 400
+    assert "exists" in response.json()["name"][0]
+
+
+def test_a_facet_cannot_be_renamed(world: World, admin_api: APIClient) -> None:
+    response = admin_api.patch(
+        reverse("api:facet", args=[world.color.pk]), {"name": "colour"}, format="json"
+    )
+
+    assert response.status_code == 400
+
+
+def test_a_tag_is_created_with_aliases(world: World, admin_api: APIClient) -> None:
+    response = admin_api.post(
+        TAGS,
+        {"facet": "color", "name": "navy", "display_name_en": "Navy", "aliases": ["dark blue"]},
+        format="json",
+    )
+
+    body = response.json()
+    assert response.status_code == 201, body
+    assert (body["key"], body["aliases"], body["affected_products"]) == (
+        "color:navy",
+        ["dark blue"],
+        0,
+    )
+
+
+def test_an_alias_that_names_another_tag_creates_nothing(
+    world: World, admin_api: APIClient
+) -> None:
+    response = admin_api.post(
+        TAGS, {"facet": "color", "name": "scarlet", "aliases": ["crimson"]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "crimson" in response.json()["detail"]
+    assert not Tag.objects.filter(name="scarlet").exists()
+
+
+def test_the_tag_list_filters_by_facet_and_status(world: World, admin_api: APIClient) -> None:
+    world.large.status = Tag.Status.DEPRECATED
+    world.large.save(update_fields=["status"])
+
+    body = admin_api.get(TAGS, {"facet": "size", "status": "active"}).json()
+
+    assert [t["key"] for t in body["results"]] == ["size:S"]
+
+
+def test_renaming_keeps_the_old_name_as_an_alias(world: World, admin_api: APIClient) -> None:
+    response = admin_api.patch(
+        reverse("api:tag", args=[world.blue.pk]),
+        {"name": "cobalt", "display_name_en": "Cobalt"},
+        format="json",
+    )
+
+    body = response.json()
+    assert response.status_code == 200, body
+    assert (body["name"], body["display_name_en"]) == ("cobalt", "Cobalt")
+    assert "blue" in body["aliases"]
+
+
+def test_a_rename_onto_another_tag_is_refused_and_rolls_back(
+    world: World, admin_api: APIClient
+) -> None:
+    response = admin_api.patch(
+        reverse("api:tag", args=[world.blue.pk]),
+        {"display_name_en": "Changed", "name": "red"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "merge" in response.json()["detail"]
+    world.blue.refresh_from_db()
+    assert world.blue.display_name_en == ""
+
+
+def test_a_merge_moves_decisions_and_reports_the_affected_products(
+    world: World, admin_api: APIClient
+) -> None:
+    teal = world.tag("teal")
+    approve(world.products[2], teal)
+    approve(world.products[1], teal)
+
+    response = admin_api.post(
+        reverse("api:tag-merge", args=[teal.pk]), {"into": world.blue.pk}, format="json"
+    )
+
+    body = response.json()
+    assert response.status_code == 200, body
+    assert (body["affected_products"], body["moved"], body["folded"]) == (2, 1, 1)
+    assert body["tag"]["status"] == "deprecated"
+    assert "teal" in body["into"]["aliases"]
+    assert set(
+        ProductTag.objects.filter(tag=world.blue).values_list("product__external_id", flat=True)
+    ) == {"sku-2", "sku-3"}
+
+
+def test_a_merge_across_facets_is_refused(world: World, admin_api: APIClient) -> None:
+    response = admin_api.post(
+        reverse("api:tag-merge", args=[world.red.pk]), {"into": world.small.pk}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "different facets" in response.json()["detail"]
+
+
+def test_deprecating_reports_the_affected_products_once(world: World, admin_api: APIClient) -> None:
+    url = reverse("api:tag-deprecate", args=[world.red.pk])
+
+    first = admin_api.post(url)
+    second = admin_api.post(url)
+
+    assert first.json()["affected_products"] == 1
+    assert first.json()["suggestions_withdrawn"] == 1
+    assert first.json()["tag"]["status"] == "deprecated"
+    assert second.status_code == 400
+    assert "already deprecated" in second.json()["detail"]

@@ -1,0 +1,94 @@
+"""A tiny BERT built in the test session: the real code paths, in milliseconds."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+WORDS = [
+    "red", "blue", "green", "black", "white", "navy", "cotton", "silk", "wool", "denim",
+    "shirt", "dress", "skirt", "jacket", "jeans", "shoes", "watch", "bag", "women", "men",
+    "kids", "casual", "formal", "summer", "winter", "slim", "fit", "printed", "striped",
+    "solid", "new", "classic", "soft", "sports", "a", "the", "with", "for", "and",
+    "##s", "##ed", "##ing",
+]  # fmt: skip
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A 2-layer, 32-wide BertModel and its WordPiece tokenizer, saved with
+    save_pretrained: pass the directory wherever a base model is expected."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    directory = tmp_path_factory.mktemp("tiny-bert")
+    vocab = directory / "vocab.txt"
+    vocab.write_text("\n".join(SPECIALS + WORDS) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(SPECIALS) + len(WORDS),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    BertModel(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return str(directory)
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Models this small run faster on one thread on a busy machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TAGGER_TORCH_THREADS", "1")
+        torch.set_num_threads(1)
+        yield
+    torch.set_num_threads(before)
+
+
+COLORS = ["red", "blue", "green", "black", "white"]
+MATERIALS = ["cotton", "silk", "wool", "denim"]
+TYPES = ["shirt", "dress", "skirt", "jacket"]
+FILLERS = ["new", "classic", "soft", "slim", "fit", "casual", "summer"]
+
+
+def toy_products(n: int, seed: int = 0) -> tuple[list[str], list[list[str]]]:
+    """Texts naming a colour, a material and a type, in shuffled order with filler
+    words; labels are the three facets (single-valued in the data) plus a
+    multi-valued 'style' tag for printed / striped products."""
+    import random
+
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for _ in range(n):
+        color, material, kind = rng.choice(COLORS), rng.choice(MATERIALS), rng.choice(TYPES)
+        words = [color, material, kind, *rng.sample(FILLERS, 2)]
+        tags = [f"color:{color.title()}", f"material:{material.title()}", f"type:{kind.title()}"]
+        for style in ("printed", "striped"):
+            if rng.random() < 0.3:
+                words.append(style)
+                tags.append(f"style:{style.title()}")
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append(tags)
+    return texts, labels
+
+
+def write_lines(path: Path, rows: list[dict]) -> Path:
+    import gzip
+    import json
+
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    if path.suffix == ".gz":
+        with gzip.open(path, "wt", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
