@@ -1,0 +1,139 @@
+"""Inference and training speed of the tagger on this machine.
+
+- inference: products/second through TaggerModel.predict_proba (tokenise, encode,
+  TF-IDF, head), no embedding cache, for Myntra titles and for Flipkart
+  title + description truncated at 128 tokens;
+- head-mode retraining on 12,000 labelled Myntra products with their embeddings
+  already cached (what an admin waits for after a review session);
+- full-mode fine-tuning seconds per epoch on a small subset.
+
+    .venv/bin/python bench/throughput.py [--full-products 400]
+
+Writes bench/out/throughput.json and rewrites the "## Throughput" section of
+docs/benchmarks.md. CUDA is used when present.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from quality import CACHE, DATA, OUT, machine, write_section  # noqa: E402
+
+from training.ml.data import load_examples, tag_specs_from_examples  # noqa: E402
+from training.ml.encoder import configure_cpu_threads, default_device  # noqa: E402
+from training.ml.evaluation import holdout_split  # noqa: E402
+from training.ml.model import TaggerModel, TrainConfig, train_tagger  # noqa: E402
+
+COMMAND = ".venv/bin/python bench/throughput.py"
+
+
+def train(examples: list, config: TrainConfig) -> tuple[TaggerModel, float]:
+    started = time.monotonic()
+    model = train_tagger(
+        [e.text for e in examples],
+        [e.tags for e in examples],
+        tag_specs_from_examples(examples),
+        config,
+    )
+    return model, time.monotonic() - started
+
+
+def inference_rate(model: TaggerModel, texts: list[str], repeats: int = 2) -> float:
+    """Products per second, best of `repeats` passes (the machine is shared; the
+    best pass is the least disturbed), embedding cache off."""
+    model.scorer.cache_dir = None
+    model.predict_proba(texts[:32])  # warm-up: first-call allocations
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.monotonic()
+        model.predict_proba(texts)
+        best = min(best, time.monotonic() - started)
+    return len(texts) / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--titles", type=int, default=2000, help="titles to score")
+    parser.add_argument("--long", type=int, default=400, help="title+description texts to score")
+    parser.add_argument("--full-products", type=int, default=400, help="full-mode subset size")
+    args = parser.parse_args()
+    device = default_device()
+    if device == "cpu":
+        configure_cpu_threads()
+    import torch
+
+    results: dict = {"device": device, "torch_threads": torch.get_num_threads()}
+
+    myntra_train, myntra_test = holdout_split(
+        load_examples(DATA / "en_myntra_fashion_15k.jsonl.gz"), 0.8, seed=0
+    )
+    head_config = TrainConfig(mode="head", cache_dir=CACHE, device=device)
+    train(myntra_train[:12000], head_config)  # fills the cache if it is empty
+    model, seconds = train(myntra_train[:12000], head_config)
+    results["head_retrain_12k_cached_seconds"] = round(seconds, 1)
+    results["head_retrain_epochs"] = model.info.get("epochs")
+    print(f"head retrain, 12k cached: {seconds:.1f} s", flush=True)
+
+    titles = [e.text for e in myntra_test][: args.titles]
+    results["titles_per_second"] = round(inference_rate(model, titles), 1)
+    results["titles_scored"] = len(titles)
+    print(f"titles: {results['titles_per_second']} products/s", flush=True)
+
+    flipkart_train, flipkart_test = holdout_split(
+        load_examples(DATA / "en_flipkart_1k.jsonl.gz"), 0.8, seed=0
+    )
+    flipkart, _ = train(flipkart_train, head_config)
+    long_texts = [e.text for e in flipkart_train + flipkart_test][: args.long]
+    results["long_per_second"] = round(inference_rate(flipkart, long_texts), 1)
+    results["long_scored"] = len(long_texts)
+    tokenizer = flipkart.scorer.encoder.tokenizer
+    results["long_truncated_share"] = round(
+        sum(len(tokenizer(t)["input_ids"]) > 128 for t in long_texts) / len(long_texts), 3
+    )
+    print(f"title+description @128 tokens: {results['long_per_second']} products/s", flush=True)
+
+    subset = myntra_train[: args.full_products]
+    from training.ml.finetune import FineTuneConfig
+
+    full_config = TrainConfig(
+        mode="full",
+        device=device,
+        finetune=FineTuneConfig(epochs=1, device=device, seed=0, patience=1),
+    )
+    full, seconds = train(subset, full_config)
+    n_train = full.info["n_train"]
+    results["full_epoch_seconds"] = round(seconds, 1)
+    results["full_subset"] = {"products": len(subset), "train": n_train, "val": full.info["n_val"]}
+    results["full_seconds_per_1k_products_epoch"] = round(seconds / n_train * 1000, 1)
+    print(f"full mode, 1 epoch on {n_train} products: {seconds:.1f} s", flush=True)
+
+    where = machine()
+    OUT.mkdir(parents=True, exist_ok=True)
+    results.update(command=COMMAND, machine=where)
+    (OUT / "throughput.json").write_text(json.dumps(results, indent=2))
+    body = f"""
+| measure | value |
+|---|---:|
+| inference, Myntra titles ({results["titles_scored"]}) | {results["titles_per_second"]} products/s |
+| inference, Flipkart title + description at 128 tokens ({results["long_scored"]}, {results["long_truncated_share"]:.0%} truncated) | {results["long_per_second"]} products/s |
+| head-mode retrain, 12,000 products, embeddings cached ({results["head_retrain_epochs"]} epochs + refit) | {results["head_retrain_12k_cached_seconds"]} s |
+| full-mode fine-tune, 1 epoch on {n_train} products (+ validation) | {results["full_epoch_seconds"]} s ({results["full_seconds_per_1k_products_epoch"]} s per 1,000 products) |
+
+Inference is the whole `TaggerModel.predict_proba` (tokenise, encode with the
+frozen all-MiniLM-L6-v2, TF-IDF, head) without the embedding cache, best of two
+passes, {results["torch_threads"]} torch threads on `{device}`.
+
+Command: `{COMMAND}` (writes `bench/out/throughput.json`).
+Machine: {where}; shared with other jobs while measured, so rates are lower bounds.
+"""
+    write_section("Throughput", body)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
