@@ -211,6 +211,18 @@ def test_a_single_valued_facet_is_uncertain_when_its_two_best_tags_are_close() -
     assert as_tags.order.tolist() == [0, 2, 1, 3]
 
 
+def test_a_facet_left_empty_is_not_a_close_call_because_its_low_scores_tie() -> None:
+    # P0: no tag of the facet reaches the threshold (0.02 vs 0.01): the facet
+    # stays empty, and only its best tag's distance to the threshold counts
+    # (0.96). P1 is chosen at 0.7 (margin 0.4, runner-up 0.1 behind: gap 0.6).
+    proba = np.array([[0.02, 0.01], [0.7, 0.1]])
+    thresholds = np.full(2, 0.5)
+
+    ranking = rank("margin_min", ctx(proba, thresholds, groups=[[0, 1]]), 2, rng())
+
+    assert ranking.order.tolist() == [1, 0]
+
+
 def test_label_counts_of_the_wrong_length_are_refused() -> None:
     with pytest.raises(ValueError, match="label_counts"):
         rank("long_tail", ctx(label_counts=np.array([1, 2, 3])), 2, rng())

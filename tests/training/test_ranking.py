@@ -318,3 +318,29 @@ def test_rank_queue_refuses_an_unknown_strategy(tags: dict[str, Tag]) -> None:
 
 def test_rank_queue_with_an_empty_queue_ranks_nothing() -> None:
     assert ranking.rank_queue(make_version()) == 0
+
+
+def test_a_close_call_inside_a_single_valued_facet_ranks_first(tags: dict[str, Tag]) -> None:
+    # given: colour is single-valued, so red 0.90 vs blue 0.88 is the model's
+    # hardest decision even though both scores are far above their thresholds
+    TagGroup.objects.filter(name="color").update(multi_valued=False)
+    use_strategy("margin_min")
+    version = make_version()
+    torn, moderate, sure = make_products(3)
+    suggest(version, torn, tags["color:red"], 0.90)
+    suggest(version, torn, tags["color:blue"], 0.88)
+    suggest(version, moderate, tags["material:cotton"], 0.6)
+    suggest(version, sure, tags["color:red"], 0.9)
+    suggest(version, sure, tags["color:blue"], 0.05)
+    # when
+    ranking.rank_queue(version, seed=0)
+    # then
+    assert [e.product_id for e in entries_by_priority()[:2]] == [torn.pk, moderate.pk]
+
+
+def test_single_valued_groups_follow_the_taxonomy(tags: dict[str, Tag]) -> None:
+    TagGroup.objects.filter(name="color").update(multi_valued=False)
+
+    groups = ranking.single_valued_groups(["material:cotton", "color:red", "color:blue"])
+
+    assert groups == [[1, 2]]

@@ -11,7 +11,15 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from django.db.models import Count
 
-from annotation.models import Product, ProductTag, ProjectSettings, QueueEntry, Suggestion, Tag
+from annotation.models import (
+    Product,
+    ProductTag,
+    ProjectSettings,
+    QueueEntry,
+    Suggestion,
+    Tag,
+    TagGroup,
+)
 from annotation.services import queue
 from training.ml import sampling
 from training.ml.text import product_text
@@ -38,6 +46,19 @@ def _tag_ids_by_key() -> dict[str, int]:
         f"{group}:{name}": pk
         for pk, group, name in Tag.objects.values_list("pk", "group__name", "name")
     }
+
+
+def single_valued_groups(tag_vocab: Sequence[str]) -> list[list[int]]:
+    """The columns of each single-valued facet in tag_vocab (as facet_groups
+    gives them to the model): decided by argmax, so the sampling strategies
+    measure their uncertainty as the margin between the best two."""
+    single = set(TagGroup.objects.filter(multi_valued=False).values_list("name", flat=True))
+    groups: dict[str, list[int]] = {}
+    for col, key in enumerate(tag_vocab):
+        facet = key.partition(":")[0]
+        if facet in single:
+            groups.setdefault(facet, []).append(col)
+    return list(groups.values())
 
 
 def _column_lookup(tag_vocab: Sequence[str]) -> np.ndarray:
@@ -281,7 +302,10 @@ def rank_queue(
 
     ids, proba, thresholds, tag_vocab = score_matrix(version, pending)
     ctx = sampling.QueryContext(
-        proba=proba, thresholds=thresholds, label_counts=label_counts(tag_vocab)
+        proba=proba,
+        thresholds=thresholds,
+        label_counts=label_counts(tag_vocab),
+        groups=single_valued_groups(tag_vocab),
     )
     if spec.score is None:
         rest_reasons = [QueueEntry.Reason.EXPLORATION] * len(ids)

@@ -44,9 +44,10 @@ def long_tail_weights(label_counts: np.ndarray | None, n_tags: int) -> np.ndarra
 def decisions(ctx: QueryContext) -> tuple[np.ndarray, np.ndarray]:
     """The decisions the model makes per product, as (margins, rarity weights), both
     (n, U): one per free tag (its threshold-scaled margin; its tag's long-tail
-    weight) and one per single-valued facet (the smaller of the gap between its two
-    best scores and its best tag's margin to that tag's threshold, since either
-    could flip the facet's decision; the rarer of those two tags' weights)."""
+    weight) and one per single-valued facet (its best tag's margin to that tag's
+    threshold and, while that tag is chosen, the gap to the runner-up, whichever
+    is smaller, since either could flip the facet's decision; the rarer of the
+    tags involved)."""
     q = threshold_scaled(ctx.proba, ctx.thresholds)
     margins = tag_margin(q)
     weights = long_tail_weights(ctx.label_counts, q.shape[1])
@@ -64,9 +65,13 @@ def decisions(ctx: QueryContext) -> tuple[np.ndarray, np.ndarray]:
         margin = margins[rows, best]
         weight = weights[best]
         if len(g) > 1:
+            # The runner-up matters only while the best is chosen: below its
+            # threshold the facet stays empty whatever the order of the rest.
             second = g[order[:, 1]]
-            margin = np.minimum(margin, ctx.proba[rows, best] - ctx.proba[rows, second])
-            weight = np.maximum(weight, weights[second])
+            chosen = ctx.proba[rows, best] >= ctx.thresholds[best]
+            gap = np.where(chosen, ctx.proba[rows, best] - ctx.proba[rows, second], np.inf)
+            margin = np.minimum(margin, gap)
+            weight = np.where(chosen, np.maximum(weight, weights[second]), weight)
         unit_margins.append(margin[:, None])
         unit_weights.append(weight[:, None])
     return np.hstack(unit_margins), np.hstack(unit_weights)
