@@ -2,7 +2,9 @@
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
@@ -43,6 +45,10 @@ class ProductAdmin(admin.ModelAdmin):
         "updated_at",
     )
     inlines = (ProductTagInline,)
+    # An image address typed without a scheme is taken as https (Django 6's default).
+    formfield_overrides = {
+        models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"}
+    }
     list_per_page = 50
     show_full_result_count = False
 
