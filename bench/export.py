@@ -318,10 +318,12 @@ as they stream): {d["products"]:,} products with {d["product_tags"]:,} approved 
 RSS growth over the JSONL stream after each tenth of the products (MB): {tenths}.
 The export reads products in keyset chunks of 2,000 over the (tags_updated_at, id)
 index, so memory stays flat whatever the catalogue size; the paged JSON mode holds
-one page at a time. Optimisations in the export query path: timestamps formatted
-as ISO text by the database (Django's psycopg timestamptz loader is pure Python), tag and user names
-from an in-memory map instead of joins, one array parameter for the chunk's product
-ids, one fetch per chunk, orjson for JSONL, and 64 KB response pieces.
+one page at a time. For JSONL, PostgreSQL writes each line (one query per chunk:
+to_json for every string, concatenated with the keys) and Python only joins bytes.
+CSV and paged JSON build the records in Python: timestamps formatted as ISO text by
+the database (Django's psycopg timestamptz loader is pure Python), tag and user
+names from an in-memory map instead of joins, one array parameter for the chunk's
+product ids, and one fetch per chunk. Responses stream in 64 KB pieces.
 
 Machine: {result["machine"]}, load average {result["load_average"]} when the run
 started (other jobs shared the CPU); {result["date"]}; {result["postgres"]}.

@@ -90,8 +90,50 @@ def _first_error(result: ImportResult) -> str:
     return result.errors[0].reason if result.errors else "the product was not saved"
 
 
+# products/bulk/ is also this product's URL.
+BULK_ID = "bulk"
+# Every route that names a product takes its external id as it is in the catalogue.
+PRODUCT_ID = OpenApiParameter(
+    "external_id",
+    str,
+    OpenApiParameter.PATH,
+    description=(
+        "The product's id as imported; any text. Percent-encode it as any URL path "
+        "(a space as %20, `?` as %3F, `#` as %23, `%` as %25, non-ASCII as UTF-8). A "
+        "`/` may stay as it is: the id `a/b` is `/api/v1/products/a/b/`. The product "
+        "whose id is `bulk` is read and changed at `/api/v1/products/bulk/` like any "
+        "other (POST there is the bulk import). The only clash: an id that ends in "
+        "`/suggestions` or `/review` reads as that sub-resource of the shorter id."
+    ),
+)
+
+
 def _product(external_id: str) -> Product:
     return get_object_or_404(with_approved_tags(Product.objects.all()), external_id=external_id)
+
+
+def _show(external_id: str) -> Response:
+    return Response(ProductSerializer(_product(external_id)).data)
+
+
+def _change(request: Request, external_id: str) -> Response:
+    product = _product(external_id)
+    changes = validated(ProductPatchSerializer, request.data)
+    row: dict[str, Any] = {
+        "id": product.external_id,
+        "title": product.title,
+        "description": product.description,
+        "brand": product.brand,
+        "category": product.category_path,
+        "attributes": product.attributes,
+        "image_url": product.image_url,
+        "language": product.language,
+        **changes,
+    }
+    result = import_rows([row], request.user, keep_valid=False, source="api:update")
+    if not result.succeeded:
+        raise bad_request(_first_error(result))
+    return Response(ProductSerializer(_product(external_id)).data)
 
 
 @extend_schema_view(get=extend_schema(parameters=[ProductQuerySerializer]))
@@ -154,7 +196,18 @@ class ProductBulkView(GenericApiView):
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         return Response(body)
 
+    # This is also the URL of the product whose id is "bulk": the detail routes
+    # serve it, as the schema's /products/{external_id}/ operations describe.
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        return _show(BULK_ID)
 
+    @extend_schema(exclude=True)
+    def patch(self, request: Request) -> Response:
+        return _change(request, BULK_ID)
+
+
+@extend_schema_view(get=extend_schema(parameters=[PRODUCT_ID]))
 class ProductDetailView(GenericApiView):
     permission_classes = [ReviewerReadsAdminWrites]
     serializer_class = ProductSerializer
@@ -162,29 +215,15 @@ class ProductDetailView(GenericApiView):
     lookup_field = "external_id"
 
     def get(self, request: Request, external_id: str) -> Response:
-        return Response(ProductSerializer(_product(external_id)).data)
+        return _show(external_id)
 
-    @extend_schema(request=ProductPatchSerializer, responses=ProductSerializer)
+    @extend_schema(
+        request=ProductPatchSerializer, responses=ProductSerializer, parameters=[PRODUCT_ID]
+    )
     def patch(self, request: Request, external_id: str) -> Response:
         """Change some fields; the whole row is then re-imported, so it is cleaned
         and validated exactly as an import would."""
-        product = _product(external_id)
-        changes = validated(ProductPatchSerializer, request.data)
-        row: dict[str, Any] = {
-            "id": product.external_id,
-            "title": product.title,
-            "description": product.description,
-            "brand": product.brand,
-            "category": product.category_path,
-            "attributes": product.attributes,
-            "image_url": product.image_url,
-            "language": product.language,
-            **changes,
-        }
-        result = import_rows([row], request.user, keep_valid=False, source="api:update")
-        if not result.succeeded:
-            raise bad_request(_first_error(result))
-        return Response(ProductSerializer(_product(external_id)).data)
+        return _change(request, external_id)
 
 
 class SuggestionSerializer(serializers.Serializer):
@@ -214,9 +253,10 @@ class ProductSuggestionsView(GenericApiView):
 
     @extend_schema(
         parameters=[
+            PRODUCT_ID,
             OpenApiParameter(
                 "model_version", int, description="A model version id; the active one by default"
-            )
+            ),
         ]
     )
     def get(self, request: Request, external_id: str) -> Response:

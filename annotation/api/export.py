@@ -134,14 +134,14 @@ class ExportView(ApiView):
             return Response(
                 {"results": records, "next_cursor": cursor.encode() if cursor else None}
             )
-        records_iter = export.iter_records(flt, data.get("cursor"))
         if fmt == "jsonl":
-            response = StreamingHttpResponse(
-                export.iter_jsonl(records_iter), content_type="application/x-ndjson; charset=utf-8"
+            return StreamingHttpResponse(
+                export.stream_jsonl(flt, data.get("cursor")),
+                content_type="application/x-ndjson; charset=utf-8",
             )
-        else:
-            response = StreamingHttpResponse(
-                export.iter_csv(records_iter), content_type="text/csv; charset=utf-8"
-            )
-            response["Content-Disposition"] = 'attachment; filename="tagger-export.csv"'
+        response = StreamingHttpResponse(
+            export.iter_csv(export.iter_records(flt, data.get("cursor"))),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = 'attachment; filename="tagger-export.csv"'
         return response

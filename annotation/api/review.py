@@ -9,6 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from annotation.api.catalog import PRODUCT_ID
 from annotation.api.common import ApiView, Conflict, bad_request, error_response, validated
 from annotation.api.permissions import CanReview
 from annotation.api.serializers import ProductSerializer, TagViewSerializer, find_tag
@@ -85,7 +86,7 @@ class ProductReviewView(ApiView):
 
     permission_classes = [CanReview]
 
-    @extend_schema(request=SubmitSerializer, responses=ReviewedSerializer)
+    @extend_schema(request=SubmitSerializer, responses=ReviewedSerializer, parameters=[PRODUCT_ID])
     def post(self, request: Request, external_id: str) -> Response:
         product = get_object_or_404(Product, external_id=external_id)
         data = validated(SubmitSerializer, request.data)
@@ -135,7 +136,11 @@ class ReviewSkipView(ApiView):
 
     permission_classes = [CanReview]
 
-    @extend_schema(request=None, responses={204: OpenApiResponse(description="Skipped")})
+    @extend_schema(
+        request=None,
+        responses={204: OpenApiResponse(description="Skipped")},
+        parameters=[PRODUCT_ID],
+    )
     def post(self, request: Request, external_id: str) -> Response:
         product = get_object_or_404(Product, external_id=external_id)
         queue.skip(request.user, product)

@@ -7,22 +7,25 @@ app_name = "api"
 urlpatterns = [
     path("export/", ExportView.as_view(), name="export"),
     # Catalogue and review.
+    # External ids are the catalogue's own, so they may hold any character: <path:>
+    # takes slashes too. The fixed routes come first; a greedy id would swallow
+    # them. products/bulk/ also serves the product whose id is "bulk" (GET, PATCH).
     path("products/", catalog.ProductListView.as_view(), name="products"),
     path("products/bulk/", catalog.ProductBulkView.as_view(), name="products-bulk"),
-    path("products/<str:external_id>/", catalog.ProductDetailView.as_view(), name="product"),
     path(
-        "products/<str:external_id>/suggestions/",
+        "products/<path:external_id>/suggestions/",
         catalog.ProductSuggestionsView.as_view(),
         name="product-suggestions",
     ),
     path(
-        "products/<str:external_id>/review/",
+        "products/<path:external_id>/review/",
         review.ProductReviewView.as_view(),
         name="product-review",
     ),
+    path("products/<path:external_id>/", catalog.ProductDetailView.as_view(), name="product"),
     path("review/next/", review.ReviewNextView.as_view(), name="review-next"),
     path("review/undo/", review.ReviewUndoView.as_view(), name="review-undo"),
-    path("review/<str:external_id>/skip/", review.ReviewSkipView.as_view(), name="review-skip"),
+    path("review/<path:external_id>/skip/", review.ReviewSkipView.as_view(), name="review-skip"),
     # Taxonomy.
     path("facets/", taxonomy.FacetListView.as_view(), name="facets"),
     path("facets/<int:pk>/", taxonomy.FacetDetailView.as_view(), name="facet"),

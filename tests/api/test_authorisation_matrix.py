@@ -14,10 +14,10 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from annotation.api.permissions import TokenRateThrottle
-from annotation.models import ApiToken, Webhook
+from annotation.models import ApiToken, Product, Webhook
 from annotation.services.review import Decision, submit_review
 from annotation.services.tokens import create_token
-from tests.api.conftest import ROLES, World, unique
+from tests.api.conftest import ROLES, World, make_product, unique
 from training.models import TrainingRun
 from training.services import runs, versions
 
@@ -49,6 +49,17 @@ def _new_product(w: World, u: User | None) -> Call:
 
 def _bulk(w: World, u: User | None) -> Call:
     return Call(url("products-bulk"), {"products": [{"id": unique("bulk-"), "title": "Vase"}]})
+
+
+def _product_called_bulk(body: dict[str, Any] | None = None) -> Builder:
+    """products/bulk/ is also the URL of the product whose id is "bulk"."""
+
+    def build(w: World, u: User | None) -> Call:
+        if not Product.objects.filter(external_id="bulk").exists():
+            make_product("bulk", "A product called bulk")
+        return Call(url("products-bulk"), body)
+
+    return build
 
 
 def _patch_product(w: World, u: User | None) -> Call:
@@ -128,6 +139,8 @@ MATRIX: dict[tuple[str, str], tuple[set[str], Builder]] = {
     ("products", "GET"): (REVIEWERS, _fixed("products")),
     ("products", "POST"): (ADMINS, _new_product),
     ("products-bulk", "POST"): (ADMINS, _bulk),
+    ("products-bulk", "GET"): (REVIEWERS, _product_called_bulk()),
+    ("products-bulk", "PATCH"): (ADMINS, _product_called_bulk({"brand": "Acme"})),
     ("product", "GET"): (REVIEWERS, _product),
     ("product", "PATCH"): (ADMINS, _patch_product),
     ("product-suggestions", "GET"): (

@@ -233,3 +233,19 @@ def test_a_record_is_complete_and_its_tags_ordered_by_facet(
     }
     assert json.loads(jsonl) == expected
     assert paged == [expected]
+
+
+def test_jsonl_carries_the_records_of_the_pages_from_any_cursor(
+    exporter: APIClient, tagged: list[Product]
+) -> None:
+    first = exporter.get(EXPORT, {"page_size": 3}).json()
+    rest = exporter.get(EXPORT, {"page_size": 100, "cursor": first["next_cursor"]}).json()
+
+    everything = _stream(exporter.get(EXPORT, {"format": "jsonl"}))
+    after_cursor = _stream(
+        exporter.get(EXPORT, {"format": "jsonl", "cursor": first["next_cursor"]})
+    )
+
+    pages = first["results"] + rest["results"]
+    assert [json.loads(line) for line in everything.splitlines()] == pages
+    assert [json.loads(line) for line in after_cursor.splitlines()] == rest["results"]

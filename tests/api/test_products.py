@@ -1,11 +1,13 @@
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from annotation.models import ImportBatch, Product, ProductTag
-from tests.api.conftest import World
+from annotation.models import ImportBatch, Product, ProductTag, Suggestion
+from annotation.services import queue
+from tests.api.conftest import World, make_product
 
 pytestmark = pytest.mark.django_db
 PRODUCTS = reverse("api:products")
@@ -200,3 +202,75 @@ def test_suggestions_of_another_version(world: World, admin_api: APIClient) -> N
 
     assert body == {"model_version": other.pk, "results": []}
     assert missing.status_code == 404
+
+
+# Ids as catalogues have them: one that is also a route's name, a slash, a space,
+# Chinese, and all of these.
+ODD_IDS = ["bulk", "a/b", "sku 1", "中文-1", "bulk/a b/中文"]
+
+
+def _url(external_id: str, suffix: str = "") -> str:
+    """A product URL as a client writes it from the schema: the id percent-encoded
+    as a path (slashes as they are)."""
+    return f"/api/v1/products/{quote(external_id)}/{suffix}"
+
+
+@pytest.mark.parametrize("external_id", ODD_IDS)
+def test_every_route_reaches_a_product_whatever_its_id(
+    world: World, admin_api: APIClient, external_id: str
+) -> None:
+    # given
+    product = make_product(external_id, "Odd lamp", "Home > Lamps")
+    Suggestion.objects.create(
+        product=product, tag=world.green, model_version=world.version, score=0.7, selected=True
+    )
+    queue.ensure_queue_entries()
+    # when
+    shown = admin_api.get(_url(external_id))
+    changed = admin_api.patch(_url(external_id), {"brand": "Acme"}, format="json")
+    suggested = admin_api.get(_url(external_id, "suggestions/"))
+    reviewed = admin_api.post(
+        _url(external_id, "review/"),
+        {"decisions": [{"tag": "color:green", "approved": True}]},
+        format="json",
+    )
+    skipped = admin_api.post(f"/api/v1/review/{quote(external_id)}/skip/")
+    # then
+    assert (shown.status_code, shown.json()["id"]) == (200, external_id)
+    assert (changed.status_code, changed.json()["brand"]) == (200, "Acme")
+    assert [s["key"] for s in suggested.json()["results"]] == ["color:green"]
+    assert reviewed.json()["product"] == external_id
+    assert skipped.status_code == 204
+    assert Product.objects.get(external_id=external_id).brand == "Acme"
+
+
+@pytest.mark.parametrize("external_id", ODD_IDS)
+def test_reverse_writes_the_url_clients_write(external_id: str) -> None:
+    assert reverse("api:product", args=[external_id]) == _url(external_id)
+    assert reverse("api:product-review", args=[external_id]) == _url(external_id, "review/")
+
+
+def test_the_bulk_import_still_answers_post_at_its_url(world: World, admin_api: APIClient) -> None:
+    make_product("bulk", "A product called bulk")
+
+    response = admin_api.post(BULK, {"products": [{"id": "sku-9", "title": "Vase"}]}, format="json")
+
+    assert (response.status_code, response.json()["created"]) == (200, 1)
+    assert Product.objects.get(external_id="bulk").title == "A product called bulk"
+
+
+def test_an_unknown_id_with_a_slash_is_a_404(world: World, admin_api: APIClient) -> None:
+    response = admin_api.get(_url("no/such/product"))
+
+    assert response.status_code == 404
+
+
+def test_a_sub_resource_wins_over_an_id_ending_in_its_name(
+    world: World, admin_api: APIClient
+) -> None:
+    # given: the one clash the schema documents
+    make_product("sku-1/suggestions", "A product named like a sub-resource")
+
+    body = admin_api.get(_url("sku-1", "suggestions/")).json()
+
+    assert body["model_version"] == world.version.pk

@@ -1,21 +1,13 @@
-"""Approved tags per product, in change order, for incremental sync.
-
-A record is one product with its full current set of approved tags (with
-provenance) and the tags that were rejected or removed. A client applies a record
-by replacing that product's tags, so records for changed products are all it needs:
-an undone decision, a merge or a rejection reaches it the same way.
-"""
+"""Export records built in Python from the rows: the paged JSON and CSV
+exports, and JSONL on SQLite."""
 
 import base64
 import binascii
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from django.contrib.auth.models import User
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -77,6 +69,10 @@ def _products(flt: ExportFilter) -> QuerySet[Product]:
     return qs.order_by("tags_updated_at", "id")
 
 
+# PostgreSQL's form of _UtcText, also used where the database writes JSONL lines.
+PG_UTC_TEXT = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+
+
 class _UtcText(Func):
     """A timestamp as ISO 8601 text in UTC with microseconds, formatted by the
     database: 2026-01-31T12:00:00.000000+00:00 (fixed width, so the strings also
@@ -87,9 +83,7 @@ class _UtcText(Func):
     output_field = CharField()
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
-        template = (
-            "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
-        )
+        template = PG_UTC_TEXT.format("%(expressions)s")
         return self.as_sql(compiler, connection, template=template, **extra)
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
@@ -114,8 +108,9 @@ def _fetch(qs: QuerySet) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _page_rows(flt: ExportFilter, after: Cursor | None, limit: int) -> list[tuple]:
-    """(id, external id, title, category, changed_at as ISO text) in change order."""
+def page_query(flt: ExportFilter, after: Cursor | None, limit: int) -> QuerySet:
+    """(id, external id, title, category, changed_at as ISO text) in change order,
+    up to `limit` products after the cursor."""
     qs = _products(flt)
     if after is not None:
         # The >= bound lets the database range-scan the (tags_updated_at, id) index.
@@ -123,11 +118,13 @@ def _page_rows(flt: ExportFilter, after: Cursor | None, limit: int) -> list[tupl
             Q(tags_updated_at__gt=after.changed_at)
             | Q(tags_updated_at=after.changed_at, id__gt=after.pk)
         )
-    return _fetch(
-        qs.annotate(changed=_UtcText("tags_updated_at")).values_list(
-            "id", "external_id", "title", "category_path", "changed"
-        )[:limit]
-    )
+    return qs.annotate(changed=_UtcText("tags_updated_at")).values_list(
+        "id", "external_id", "title", "category_path", "changed"
+    )[:limit]
+
+
+def _page_rows(flt: ExportFilter, after: Cursor | None, limit: int) -> list[tuple]:
+    return _fetch(page_query(flt, after, limit))
 
 
 def _cursor_after(row: tuple) -> Cursor:
@@ -252,92 +249,3 @@ def iter_records(flt: ExportFilter, after: Cursor | None = None) -> Iterator[dic
         for row in rows:
             yield _record(row, tags[row[0]])
         after = _cursor_after(rows[-1])
-
-
-# Streamed responses are written in pieces of about this many bytes.
-STREAM_PIECE = 64 * 1024
-
-
-def iter_jsonl(records: Iterator[dict]) -> Iterator[bytes]:
-    """One JSON object per line (UTF-8). orjson: the standard library's encoder
-    took as long as everything else in the export together."""
-    lines: list[bytes] = []
-    size = 0
-    for record in records:
-        line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
-        lines.append(line)
-        size += len(line)
-        if size >= STREAM_PIECE:
-            yield b"".join(lines)
-            lines, size = [], 0
-    if lines:
-        yield b"".join(lines)
-
-
-CSV_COLUMNS = [
-    "id",
-    "op",
-    "tag",
-    "facet",
-    "value",
-    "source",
-    "decided_by",
-    "decided_at",
-    "model_version",
-    "score",
-    "changed_at",
-]
-
-
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV
-# injection); such a text cell gets a leading apostrophe, shown as plain text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# The CSV columns that carry text from the catalogue, the taxonomy or usernames.
-_TEXT_COLUMNS = frozenset(("id", "tag", "facet", "value", "decided_by"))
-
-
-def _inert(row: list) -> list:
-    return [
-        "'" + cell
-        if name in _TEXT_COLUMNS and isinstance(cell, str) and cell.startswith(_FORMULA_START)
-        else cell
-        for name, cell in zip(CSV_COLUMNS, row, strict=True)
-    ]
-
-
-def iter_csv(records: Iterator[dict]) -> Iterator[str]:
-    """One row per (product, tag): op is `approved` or `removed`; a product with no
-    approved tag left gets an `approved` row with an empty tag (clear it). Empty
-    cells stand for null (the csv module writes None as an empty string). Text
-    cells a spreadsheet would run as a formula start with an apostrophe; JSON and
-    JSONL carry every value exactly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for record in records:
-        ident, changed = record["id"], record["changed_at"]
-        rows = [
-            [
-                ident,
-                op,
-                t["tag"],
-                t["facet"],
-                t["value"],
-                t["source"],
-                t["decided_by"],
-                t["decided_at"],
-                t["model_version"],
-                t["score"],
-                changed,
-            ]
-            for op, tags in (("approved", record["tags"]), ("removed", record["removed"]))
-            for t in tags
-        ]
-        if not record["tags"]:
-            rows.insert(0, [ident, "approved", "", "", "", "", "", "", "", "", changed])
-        writer.writerows(_inert(row) for row in rows)
-        if buffer.tell() > STREAM_PIECE:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
