@@ -105,9 +105,11 @@ def main() -> None:
 
     body = f"""
 Head mode (frozen all-MiniLM-L6-v2 embeddings, cached, plus word 1-2-gram and
-character n-gram TF-IDF, into a small network with one softmax per single-valued
-facet; per-tag thresholds tuned on a 15% validation split, then refit on all
-training data) against the reference baseline of `../shared/data/README.md`
+character n-gram TF-IDF, into an ensemble of two small networks with one softmax
+per single-valued facet, blended per facet with a nearest-neighbour vote over
+the training products; per-tag thresholds and blend weights tuned on a 15%
+validation split, then refit on all training data) against the reference
+baseline of `../shared/data/README.md`
 (TF-IDF word 1-2-grams, character 1-3-grams for Chinese, one-vs-rest logistic
 regression C=10, threshold 0.3), trained and tested in the same run.
 
@@ -116,7 +118,7 @@ the rest test. Tags that occur only in the test set stay in the evaluation as
 misses. Macro-F1 averages over tags present in the test set or predicted in it;
 coverage is the share of test-set tags predicted correctly at least once
 (definitions in `training/ml/metrics.py`). Seconds: training (embeddings were
-already cached) plus predicting the test set.
+already cached: the first run embeds every text once) plus predicting the test set.
 
 {table(results)}
 
