@@ -229,6 +229,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Worker processes lower their CPU priority by this much (0: leave it), so that
+# training and scoring on the same host never slow the review pages down.
+TAGGER_WORKER_NICE = env_int("TAGGER_WORKER_NICE", 10)
 # Training goes to the gpu queue only when GPU workers exist to consume it.
 TAGGER_GPU_QUEUE = env_str("TAGGER_GPU_QUEUE", "")
 
