@@ -150,8 +150,9 @@ def _form(page: str, rng: random.Random, reject_share: float) -> tuple[int, dict
 
 def _confirm(page: str, pending: Submission | None) -> None:
     if pending is not None:
-        pending.confirmed = 'class="msg-success"' in page
-        pending.refused = 'class="msg-error"' in page
+        # The review page shows an action's message in its status line.
+        pending.confirmed = '<span class="status-ok">Saved ' in page
+        pending.refused = '<span class="status-error">' in page
 
 
 def reviewer(

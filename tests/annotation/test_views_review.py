@@ -119,6 +119,11 @@ def test_a_plain_form_post_is_redirected_back_to_the_review_page(reviewer_client
     assert response.status_code == 302
     assert response["Location"] == reverse("annotation:review")
     assert ProductTag.objects.get(tag_id=red).state == "approved"
+    # and the review page says so where htmx would have: in its status line
+    page = reviewer_client.get(response["Location"]).content.decode()
+    status = page.split('id="review-status"', 1)[1].split("</div>", 1)[0]
+    assert '<span class="status-ok">Saved Red cotton shirt 1 with 1 tag.' in status
+    assert 'class="messages"' not in page
 
 
 def test_two_tags_of_a_single_valued_facet_are_refused_with_a_message(
