@@ -107,7 +107,9 @@ def main() -> None:
 Head mode (frozen all-MiniLM-L6-v2 embeddings, cached, plus word 1-2-gram and
 character n-gram TF-IDF, into an ensemble of two small networks with one softmax
 per single-valued facet, blended per facet with a nearest-neighbour vote over
-the training products; per-tag thresholds and blend weights tuned on a 15%
+the training products and a vote of the tag names and aliases found in the
+text; inside single-valued facets, rare tags raised by post-hoc logit
+adjustment; blend weights, the adjustment and per-tag thresholds tuned on a 15%
 validation split, then refit on all training data) against the reference
 baseline of `../shared/data/README.md`
 (TF-IDF word 1-2-grams, character 1-3-grams for Chinese, one-vs-rest logistic

@@ -13,7 +13,9 @@ import scipy.sparse as sp
 from .encoder import load_encoder
 from .head import HeadClassifier, HeadConfig, HeadLayout, train_head
 from .lexical import LexicalConfig, LexicalFeaturizer
+from .names import NameVote, tune_name_blend
 from .neighbours import NeighbourVote, tune_blend
+from .priors import apply_boost, prior_boost, tune_taus
 from .scorers import EncoderUser, FullScorer, HeadScorer
 from .text import detect_language
 from .thresholds import facet_groups, tune_thresholds
@@ -38,6 +40,8 @@ class TrainConfig:
     neighbour_k: int = 10
     min_positives: int = 5  # validation positives for a tag to get its own threshold
     refit: bool = True  # after tuning, retrain on train + validation
+    rare_boost: bool = True  # favour rare tags in single-valued facets where it is free (priors.py)
+    name_vote: bool = True  # blend in the tags whose names the text spells out (names.py)
 
 
 def lexical_config_for(texts: Sequence[str]) -> LexicalConfig:
@@ -63,6 +67,17 @@ def head_members(config: TrainConfig) -> list[HeadConfig]:
     if not config.head.hidden:
         return [config.head]
     return [config.head, replace(config.head, lexical_hidden=True, lexical_dropout=0.3)]
+
+
+def tune_rare_boost(
+    proba: np.ndarray, Y_val: np.ndarray, Y_train: np.ndarray, groups: list[list[int]]
+) -> tuple[list[float], np.ndarray]:
+    """(tau per group, per-tag boost): priors from the training part, taus from
+    validation. The boost stays after refit: the priors barely move when the
+    validation products join, and the taus were chosen for these ones."""
+    counts = Y_train.sum(axis=0).astype(np.float64)
+    taus = tune_taus(proba, Y_val, counts, groups)
+    return taus, prior_boost(counts, groups, taus)
 
 
 def train_head_scorer(
@@ -134,6 +149,10 @@ def train_head_scorer(
     )
     thresholds = np.full(len(tags), 0.5, dtype=np.float32)
     blend = np.zeros(len(tags), dtype=np.float32)
+    boost = np.ones(len(tags), dtype=np.float32)
+    name_blend = np.zeros(len(tags), dtype=np.float32)
+    names = NameVote.from_tags(tags, groups) if config.name_vote else None
+    taus = [0.0] * len(groups)
     epochs = [head.epochs_trained for head in heads]
     if has_val:
         report(progress, span[1], "tuning thresholds")
@@ -143,6 +162,13 @@ def train_head_scorer(
             vote = neighbours.proba(E[val_idx], X[val_idx])
             blend = tune_blend(proba, vote, Y[val_idx], groups)
             proba = (1.0 - blend) * proba + blend * vote
+        if names is not None:
+            matches = names.matrix([texts[i] for i in val_idx])
+            name_blend = tune_name_blend(proba, matches, Y[val_idx], groups)
+            proba = (1.0 - name_blend) * proba + name_blend * matches
+        if config.rare_boost and groups:
+            taus, boost = tune_rare_boost(proba, Y[val_idx], Y[train_idx], groups)
+            proba = apply_boost(proba, boost, groups)
         thresholds = tune(proba, Y[val_idx], tags, config)
         if config.refit:
             everything = np.arange(len(texts))
@@ -154,10 +180,12 @@ def train_head_scorer(
         "lexical_features": lexical.n_features,
         "refit": bool(has_val and config.refit),
         "neighbour_blend": {tags[g[0]].facet: float(blend[g[0]]) for g in groups},
+        "name_blend": {tags[g[0]].facet: float(name_blend[g[0]]) for g in groups},
+        "rare_boost_tau": {tags[g[0]].facet: tau for g, tau in zip(groups, taus, strict=True)},
     }
     scorer = HeadScorer(
         base_model, lexical, heads, neighbours, blend, config.max_length, config.device,
-        config.cache_dir, user.encoder,
+        config.cache_dir, user.encoder, boost=boost, names=names, name_blend=name_blend,
     )  # fmt: skip
     return scorer, thresholds, info
 

@@ -4,9 +4,9 @@ embedding and the sparse TF-IDF channel.
 logits = MLP(embedding) + X_tfidf @ W_lex + b. A single-valued facet is one
 softmax over its tags (plus a "none" option when some products lack the facet),
 so its tags compete as they do in the data; every other tag is its own sigmoid.
-The lexical weights are an EmbeddingBag with sparse gradients, so an update only
-touches the n-grams present in the batch and training stays cheap with 100k+
-features.
+The lexical weights are EmbeddingBag tables updated row-wise (_RowAdam), so an
+update only touches the n-grams present in the batch and training stays cheap
+with 100k+ features.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class HeadConfig:
     patience: int = 4  # epochs without a better validation loss before stopping
     batch_size: int = 128
     lr: float = 2e-3  # dense layers (Adam)
-    lex_lr: float = 5e-3  # sparse lexical weights (SparseAdam)
+    lex_lr: float = 5e-3  # lexical tables (Adam on the touched rows, _RowAdam)
     weight_decay: float = 1e-5
     lexical_hidden: bool = False  # feed the TF-IDF into the hidden layer too (word interactions)
     lexical_dropout: float = 0.0  # share of a text's n-grams hidden at each training step
@@ -75,6 +75,7 @@ class HeadLayout:
 
 
 def _network(dim: int, n_lex: int, n_tags: int, config: HeadConfig) -> Any:
+    import torch.nn.functional as F
     from torch import nn
 
     class HeadNet(nn.Module):
@@ -99,17 +100,30 @@ def _network(dim: int, n_lex: int, n_tags: int, config: HeadConfig) -> Any:
             self.lex = nn.EmbeddingBag(max(n_lex, 1), n_tags, mode="sum", sparse=True)
             nn.init.zeros_(self.lex.weight)
 
+        def tables(self) -> list[torch.Tensor]:
+            """The lexical weight tables, the ones _RowAdam updates."""
+            hidden = [self.lex_hidden.weight] if self.lex_hidden is not None else []
+            return [self.lex.weight, *hidden]
+
         def forward(
             self,
             emb: torch.Tensor,
             idx: torch.Tensor,
             offsets: torch.Tensor,
             weights: torch.Tensor,
+            rows: Sequence[torch.Tensor] | None = None,
         ) -> torch.Tensor:
+            """rows: in training, the rows of tables() that idx (then local row
+            numbers) points into, so the gradients come out dense and small."""
+            lex, *lex_hidden = rows if rows is not None else self.tables()
             hidden = self.inp(self.dropout(emb))
-            if self.lex_hidden is not None:
-                hidden = hidden + self.lex_hidden(idx, offsets, per_sample_weights=weights)
-            return self.out(hidden) + self.lex(idx, offsets, per_sample_weights=weights)
+            if lex_hidden:
+                hidden = hidden + F.embedding_bag(
+                    idx, lex_hidden[0], offsets, mode="sum", per_sample_weights=weights
+                )
+            return self.out(hidden) + F.embedding_bag(
+                idx, lex, offsets, mode="sum", per_sample_weights=weights
+            )
 
     return HeadNet()
 
@@ -207,6 +221,41 @@ class HeadClassifier:
         return cls(net, layout, config, dim, n_lex)
 
 
+class _RowAdam:
+    """Adam on the rows of the lexical tables that a batch touches, computed as
+    torch's SparseAdam does (an untouched row's moments wait), but fed the dense
+    gradient of those rows: SparseAdam's coalesce and sparse_mask took about half
+    of the head's training time."""
+
+    def __init__(
+        self, tables: list[torch.Tensor], lr: float, betas: tuple = (0.9, 0.999), eps: float = 1e-8
+    ) -> None:
+        import torch
+
+        self.tables = tables
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.moments = [(torch.zeros_like(t), torch.zeros_like(t)) for t in tables]
+        self.steps = 0
+
+    def step(self, touched: torch.Tensor, grads: Sequence[torch.Tensor]) -> None:
+        import torch
+
+        self.steps += 1
+        beta1, beta2 = self.betas
+        size = self.lr * math.sqrt(1 - beta2**self.steps) / (1 - beta1**self.steps)
+        with torch.no_grad():
+            for table, (mean, square), grad in zip(self.tables, self.moments, grads, strict=True):
+                m = mean.index_select(0, touched).mul_(beta1).add_(grad, alpha=1 - beta1)
+                v = (
+                    square.index_select(0, touched)
+                    .mul_(beta2)
+                    .addcmul_(grad, grad, value=1 - beta2)
+                )
+                mean.index_copy_(0, touched, m)
+                square.index_copy_(0, touched, v)
+                table.index_add_(0, touched, m.div_(v.sqrt_().add_(self.eps)), alpha=-size)
+
+
 def train_head(
     E: np.ndarray,
     X: sp.csr_matrix,
@@ -227,10 +276,9 @@ def train_head(
     generator = torch.Generator().manual_seed(seed)
     n, dim = E.shape
     net = _network(dim, X.shape[1], layout.n_tags, config)
-    sparse = [p for name, p in net.named_parameters() if name.startswith("lex")]
     dense = [p for name, p in net.named_parameters() if not name.startswith("lex")]
     opt_dense = torch.optim.AdamW(dense, lr=config.lr, weight_decay=config.weight_decay)
-    opt_lex = torch.optim.SparseAdam(sparse, lr=config.lex_lr)
+    opt_lex = _RowAdam(net.tables(), lr=config.lex_lr)
     E_t = torch.from_numpy(np.ascontiguousarray(E, dtype=np.float32))
     Y_t = torch.from_numpy(Y.astype(np.float32))
     if val is not None:
@@ -249,13 +297,14 @@ def train_head(
             if config.lexical_dropout:
                 keep = torch.rand(weights.shape, generator=generator) >= config.lexical_dropout
                 weights = weights * keep / (1.0 - config.lexical_dropout)
-            logits = net(E_t[rows], idx, offsets, weights)
+            touched, local = torch.unique(idx, return_inverse=True)
+            lex_rows = [t.detach()[touched].requires_grad_() for t in net.tables()]
+            logits = net(E_t[rows], local, offsets, weights, lex_rows)
             loss = _loss(logits, Y_t[rows], layout)
             opt_dense.zero_grad()
-            opt_lex.zero_grad()
             loss.backward()
             opt_dense.step()
-            opt_lex.step()
+            opt_lex.step(touched, [r.grad for r in lex_rows])
         report(progress, (epoch + 1) / total, f"training head, epoch {epoch + 1}")
         if val is None or len(val[0]) == 0:
             continue

@@ -37,7 +37,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: head artifacts carry the rare-tag boost (priors.py)
 CONFIG_FILE = "config.json"
 TAGS_FILE = "tags.json"
 THRESHOLDS_FILE = "thresholds.json"

@@ -19,7 +19,9 @@ from .embeddings import EmbeddingCache
 from .encoder import Encoder, default_base_model, default_device, load_encoder
 from .head import HeadClassifier, HeadConfig, HeadLayout
 from .lexical import LexicalFeaturizer
+from .names import NameVote
 from .neighbours import NeighbourVote
+from .priors import apply_boost
 from .types import ProgressFn
 
 logger = logging.getLogger(__name__)
@@ -95,7 +97,9 @@ class EncoderUser:
 
 class HeadScorer(EncoderUser):
     """Frozen encoder + TF-IDF -> the mean of an ensemble of heads, blended per tag
-    with a nearest-neighbour vote (blend[j] is the vote's weight for tag j)."""
+    with a nearest-neighbour vote (blend[j] is the vote's weight for tag j) and a
+    name vote (name_blend[j]), then re-ranked inside single-valued facets towards
+    rare tags (priors.apply_boost)."""
 
     mode = "head"
 
@@ -111,6 +115,9 @@ class HeadScorer(EncoderUser):
         cache_dir: Path | None = None,
         encoder: Encoder | None = None,
         precision: str | None = None,
+        boost: np.ndarray | None = None,
+        names: NameVote | None = None,
+        name_blend: np.ndarray | None = None,
     ) -> None:
         super().__init__(base_model, max_length, device, cache_dir, encoder, precision)
         self.lexical = lexical
@@ -118,25 +125,38 @@ class HeadScorer(EncoderUser):
         self.neighbours = neighbours
         n_tags = self.heads[0].layout.n_tags
         self.blend = np.zeros(n_tags, dtype=np.float32) if blend is None else blend
+        self.boost = np.ones(n_tags, dtype=np.float32) if boost is None else boost
+        self.names = names
+        self.name_blend = np.zeros(n_tags, dtype=np.float32) if name_blend is None else name_blend
 
-    def proba_from_features(self, E: np.ndarray, X: sp.csr_matrix) -> np.ndarray:
+    def proba_from_features(
+        self, E: np.ndarray, X: sp.csr_matrix, names: np.ndarray | None = None
+    ) -> np.ndarray:
+        """names: the NameVote matrix of the same texts; None leaves that vote out."""
         proba = np.mean([head.predict_proba(E, X) for head in self.heads], axis=0)
         if self.neighbours is not None and self.blend.any():
             vote = self.neighbours.proba(E, X)
             proba = (1.0 - self.blend) * proba + self.blend * vote
-        return proba.astype(np.float32)
+        if names is not None and self.name_blend.any():
+            proba = (1.0 - self.name_blend) * proba + self.name_blend * names
+        return apply_boost(proba, self.boost, self.heads[0].layout.groups)
+
+    def name_matrix(self, texts: Sequence[str]) -> np.ndarray | None:
+        return self.names.matrix(texts) if self.names is not None else None
 
     def score(
         self, texts: Sequence[str], progress: ProgressFn | None = None
     ) -> tuple[np.ndarray, Any]:
         E = self.embed(texts, progress)
-        return self.proba_from_features(E, self.lexical.transform(texts)), E
+        X = self.lexical.transform(texts)
+        return self.proba_from_features(E, X, self.name_matrix(texts)), E
 
     def occlusion_proba(self, state: Any, index: int, variants: list[str]) -> np.ndarray:
         # Only the lexical channel is occluded: the sentence embedding stays that of
         # the whole text, so this costs one sparse product, not an encoder pass.
         E = np.repeat(state[index : index + 1], len(variants), axis=0)
-        return self.proba_from_features(E, self.lexical.transform(variants))
+        X = self.lexical.transform(variants)
+        return self.proba_from_features(E, X, self.name_matrix(variants))
 
     def save(self, directory: Path) -> None:
         from safetensors.numpy import save_file as save_numpy
@@ -144,7 +164,11 @@ class HeadScorer(EncoderUser):
 
         for i, head in enumerate(self.heads):
             save_file(head.state_dict(), str(directory / HEAD_WEIGHTS.format(i)))
-        arrays = {"blend": self.blend.astype(np.float32)}
+        arrays = {
+            "blend": self.blend.astype(np.float32),
+            "boost": self.boost.astype(np.float32),
+            "name_blend": self.name_blend.astype(np.float32),
+        }
         if self.neighbours is not None:
             arrays.update(self.neighbours.arrays())
         save_numpy(arrays, str(directory / NEIGHBOUR_WEIGHTS))
@@ -161,6 +185,7 @@ class HeadScorer(EncoderUser):
                 "max_length": self.max_length,
                 "precision": self.precision,
                 "neighbours": self.neighbours is not None,
+                "names": self.names.state() if self.names is not None else None,
             },
         )
 
@@ -199,6 +224,9 @@ class HeadScorer(EncoderUser):
             device,
             cache_dir,
             precision=meta.get("precision"),
+            boost=arrays["boost"],
+            names=NameVote.from_state(meta["names"]) if meta["names"] is not None else None,
+            name_blend=arrays["name_blend"],
         )
 
 
