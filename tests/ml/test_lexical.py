@@ -35,3 +35,34 @@ def test_occlusion_units_are_words_and_cjk_bigrams() -> None:
     text = "Navy-blue 真丝连衣裙"
 
     assert [text[s:e] for s, e in occlusion_units(text)] == ["Navy", "blue", "真丝", "连衣", "裙"]
+
+
+def _naive_char_channel(featurizer: LexicalFeaturizer, text: str) -> dict[int, float]:
+    """The character channel of one text straight from its definition: sublinear
+    tf x idf over char_terms, L2-normalised."""
+    vocab, idf = featurizer.char.vocab, featurizer.char.idf
+    counts: dict[int, int] = {}
+    for term in char_terms(text, featurizer.config.char_ngrams):
+        if term in vocab:
+            counts[vocab[term]] = counts.get(vocab[term], 0) + 1
+    weights = {j: (1.0 + np.log(c)) * float(idf[j]) for j, c in counts.items()}
+    norm = np.sqrt(sum(w * w for w in weights.values())) or 1.0
+    return {j: w / norm for j, w in weights.items()}
+
+
+def test_repeated_chunks_are_featurised_exactly_as_fresh_ones() -> None:
+    # Occlusion variants: one text with each word blanked in turn, so nearly
+    # every chunk repeats across the batch (and CJK runs split in two).
+    text = "Navy BLUE silk dress, silk lining 夏季真丝连衣裙"
+    train = [text, "blue cotton shirt", "red silk dress", "真丝睡衣 夏季"]
+    featurizer = LexicalFeaturizer(LexicalConfig(min_df=1, char_ngrams=(1, 4))).fit(train)
+    variants = [text[:s] + " " * (e - s) + text[e:] for s, e in occlusion_units(text)]
+
+    X = featurizer.transform([text, *variants]).toarray()
+
+    n_word = len(featurizer.word.vocab)
+    for row, source in zip(X, [text, *variants], strict=True):
+        expected = np.zeros(len(featurizer.char.vocab), dtype=np.float32)
+        for j, value in _naive_char_channel(featurizer, source).items():
+            expected[j] = value
+        np.testing.assert_allclose(row[n_word:], expected, rtol=1e-6, atol=1e-7)

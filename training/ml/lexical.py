@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -22,6 +22,7 @@ _WORD_RE = re.compile(r"\w\w+")
 # single ideograph is often too little to carry a meaning).
 _UNIT_RE = re.compile(rf"[{_CJK}]{{1,2}}|[^\W_{_CJK}]+")
 _CHUNK_RE = re.compile(r"\S+")
+_CHUNK_CACHE_SIZE = 200_000  # chunks remembered per transform call (memory bound)
 
 TermsFn = Callable[[str], Iterator[str]]
 
@@ -51,14 +52,19 @@ def word_terms(text: str, ngrams: tuple[int, int]) -> Iterator[str]:
 
 def char_terms(text: str, ngrams: tuple[int, int]) -> Iterator[str]:
     """Character n-grams inside space-padded chunks (scikit-learn's 'char_wb')."""
-    low, high = ngrams
     for chunk in _CHUNK_RE.findall(text.lower()):
-        padded = f" {chunk} "
-        for n in range(low, high + 1):
-            if n > len(padded):
-                break
-            for i in range(len(padded) - n + 1):
-                yield padded[i : i + n]
+        yield from chunk_char_terms(chunk, ngrams)
+
+
+def chunk_char_terms(chunk: str, ngrams: tuple[int, int]) -> Iterator[str]:
+    """The character n-grams of one whitespace-free, lower-cased chunk."""
+    low, high = ngrams
+    padded = f" {chunk} "
+    for n in range(low, high + 1):
+        if n > len(padded):
+            break
+        for i in range(len(padded) - n + 1):
+            yield padded[i : i + n]
 
 
 def occlusion_units(text: str) -> list[tuple[int, int]]:
@@ -96,10 +102,32 @@ class LexicalFeaturizer:
         self.char = _fit_channel(texts, self._char_terms, cfg.min_df, cfg.max_char_features)
         return self
 
+    def _word_indices(self, text: str) -> Iterator[int]:
+        vocab = self.word.vocab
+        return (j for j in map(vocab.get, self._word_terms(text)) if j is not None)
+
+    def _char_indices(self, text: str, cache: dict[str, list[int]]) -> list[int]:
+        """The character channel's vocabulary indices of a text, chunk by chunk.
+        Chunks repeat (a catalogue's words; above all the occlusion variants of
+        one text, which differ by a single blanked word), so each chunk's
+        indices are computed once per transform call."""
+        vocab, ngrams = self.char.vocab, self.config.char_ngrams
+        indices: list[int] = []
+        for chunk in _CHUNK_RE.findall(text.lower()):
+            known = cache.get(chunk)
+            if known is None:
+                if len(cache) >= _CHUNK_CACHE_SIZE:
+                    cache.clear()
+                terms = chunk_char_terms(chunk, ngrams)
+                known = cache[chunk] = [j for j in map(vocab.get, terms) if j is not None]
+            indices.extend(known)
+        return indices
+
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         cfg = self.config
-        word = _transform_channel(texts, self._word_terms, self.word)
-        char = _transform_channel(texts, self._char_terms, self.char)
+        cache: dict[str, list[int]] = {}
+        word = _transform_channel(texts, self._word_indices, self.word)
+        char = _transform_channel(texts, lambda t: self._char_indices(t, cache), self.char)
         return sp.hstack(
             [word * cfg.word_weight, char * cfg.char_weight], format="csr", dtype=np.float32
         )
@@ -153,20 +181,23 @@ def _fit_channel(
     return _Channel({t: i for i, t in enumerate(kept)}, idf)
 
 
-def _transform_channel(texts: Sequence[str], terms_of: TermsFn, channel: _Channel) -> sp.csr_matrix:
-    vocab = channel.vocab
-    indptr = [0]
-    indices: list[int] = []
-    values: list[float] = []
-    for text in texts:
-        counts = Counter(j for j in map(vocab.get, terms_of(text)) if j is not None)
-        row = sorted(counts.items())
-        weights = [(1.0 + math.log(c)) * float(channel.idf[j]) for j, c in row]
-        norm = math.sqrt(sum(w * w for w in weights)) or 1.0
-        indices.extend(j for j, _ in row)
-        values.extend(w / norm for w in weights)
-        indptr.append(len(indices))
-    return sp.csr_matrix(
-        (np.asarray(values, dtype=np.float32), np.asarray(indices, dtype=np.int64), indptr),
-        shape=(len(texts), len(vocab)),
-    )
+def _transform_channel(
+    texts: Sequence[str], indices_of: Callable[[str], Iterable[int]], channel: _Channel
+) -> sp.csr_matrix:
+    """Rows of sublinear tf x idf, L2-normalised, computed for the whole batch
+    at once with numpy (per-term Python arithmetic cost more than finding the
+    terms)."""
+    n, width = len(texts), len(channel.vocab)
+    found = [np.fromiter(indices_of(text), dtype=np.int64) for text in texts]
+    lengths = np.fromiter((len(f) for f in found), dtype=np.int64, count=n)
+    if not lengths.sum():
+        return sp.csr_matrix((n, width), dtype=np.float32)
+    rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    # One key per (row, term): unique sorts by row, then by term within a row.
+    keys, counts = np.unique(rows * width + np.concatenate(found), return_counts=True)
+    row, col = np.divmod(keys, width)
+    weights = (1.0 + np.log(counts)) * channel.idf[col].astype(np.float64)
+    norms = np.sqrt(np.bincount(row, weights * weights, minlength=n))
+    norms[norms == 0] = 1.0
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=n))])
+    return sp.csr_matrix(((weights / norms[row]).astype(np.float32), col, indptr), shape=(n, width))
