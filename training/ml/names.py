@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .priors import best_macro_keeping_accuracy, facet_scores
-from .thresholds import GRID, f1_over_grid
+from .thresholds import best_free_blend, free_columns
 from .types import TagSpec
 
 _TOKEN_RE = re.compile(r"\w+")
@@ -102,23 +102,14 @@ def tune_name_blend(
     weight for all other tags by their summed best-threshold F1."""
     Y = np.asarray(Y, dtype=bool)
     weights = np.zeros(proba.shape[1], dtype=np.float32)
-    grouped = {j for g in groups for j in g}
     for group in groups:
         g = np.asarray(group, dtype=np.int64)
         if not Y[:, g].any() or not names[:, g].any():
             continue
         scores = [facet_scores((1 - w) * proba + w * names, Y, g) for w in grid]
         weights[g] = grid[best_macro_keeping_accuracy(scores)]
-    free = np.array([j for j in range(proba.shape[1]) if j not in grouped], dtype=np.int64)
-    free = free[Y[:, free].any(axis=0) & names[:, free].any(axis=0)] if len(free) else free
-    if len(free):
-        totals = [
-            sum(
-                f1_over_grid((1 - w) * proba[:, j] + w * names[:, j], Y[:, j], GRID).max()
-                for j in free
-            )
-            for w in grid
-        ]
-        rest = [j for j in range(proba.shape[1]) if j not in grouped]
-        weights[rest] = grid[int(np.argmax(totals))]
+    free = free_columns(proba.shape[1], groups)
+    scored = free[Y[:, free].any(axis=0) & names[:, free].any(axis=0)] if len(free) else free
+    if len(scored):
+        weights[free] = best_free_blend(proba, names, Y, scored, grid)
     return weights

@@ -14,6 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from .priors import facet_scores
+from .thresholds import best_free_blend, free_columns
+
 K = 10
 TEMPERATURE = 0.05
 BLEND_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
@@ -99,33 +102,19 @@ def tune_blend(
     """(T,) weight of the vote in (1 - w) * head + w * vote, chosen on validation
     data: per single-valued facet by the accuracy of its argmax, and one weight
     for all other tags by their summed best-threshold F1."""
-    from .thresholds import GRID, f1_over_grid
-
     Y = np.asarray(Y, dtype=bool)
     weights = np.zeros(head.shape[1], dtype=np.float32)
-    grouped = {j for g in groups for j in g}
     for group in groups:
         g = np.asarray(group, dtype=np.int64)
-        present = Y[:, g].any(axis=1)
-        if not present.any():
+        if not Y[:, g].any():
             continue
-        truth = Y[present][:, g].argmax(axis=1)
+        local = np.arange(len(g))
         scores = [
-            (
-                ((1 - w) * head[present][:, g] + w * vote[present][:, g]).argmax(axis=1) == truth
-            ).mean()
-            for w in grid
+            facet_scores((1 - w) * head[:, g] + w * vote[:, g], Y[:, g], local)[1] for w in grid
         ]
         weights[g] = grid[int(np.argmax(scores))]
-    free = np.array([j for j in range(head.shape[1]) if j not in grouped], dtype=np.int64)
-    free = free[Y[:, free].any(axis=0)] if len(free) else free
-    if len(free):
-        scores = []
-        for w in grid:
-            blended = (1 - w) * head[:, free] + w * vote[:, free]
-            scores.append(
-                sum(f1_over_grid(blended[:, i], Y[:, j], GRID).max() for i, j in enumerate(free))
-            )
-        rest = [j for j in range(head.shape[1]) if j not in grouped]
-        weights[rest] = grid[int(np.argmax(scores))]
+    free = free_columns(head.shape[1], groups)
+    scored = free[Y[:, free].any(axis=0)] if len(free) else free
+    if len(scored):
+        weights[free] = best_free_blend(head, vote, Y, scored, grid)
     return weights

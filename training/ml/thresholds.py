@@ -26,6 +26,31 @@ def f1_over_grid(proba: np.ndarray, truth: np.ndarray, grid: np.ndarray) -> np.n
     return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
 
 
+def free_columns(n_tags: int, groups: Sequence[Sequence[int]]) -> np.ndarray:
+    """The tag columns outside every single-valued facet (decided by threshold)."""
+    grouped = {j for g in groups for j in g}
+    return np.array([j for j in range(n_tags) if j not in grouped], dtype=np.int64)
+
+
+def best_free_blend(
+    base: np.ndarray,
+    vote: np.ndarray,
+    Y: np.ndarray,
+    columns: np.ndarray,
+    grid: Sequence[float],
+) -> float:
+    """The grid weight w whose blend (1 - w) * base + w * vote gives the columns
+    the best summed F1, each column at its own best threshold (validation data)."""
+    totals = [
+        sum(
+            f1_over_grid((1 - w) * base[:, j] + w * vote[:, j], Y[:, j], GRID).max()
+            for j in columns
+        )
+        for w in grid
+    ]
+    return float(grid[int(np.argmax(totals))])
+
+
 def _best(grid: np.ndarray, scores: np.ndarray) -> float:
     """The middle of the best plateau: the F1 curve is often flat at its top, and
     its middle generalises better than its edge."""
