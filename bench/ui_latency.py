@@ -34,6 +34,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+# The load benchmark's synthetic taxonomy and texts, and its PostgreSQL helpers.
+from bench.load_data import (  # noqa: E402
+    FILLER,
+    ITEMS,
+    copy_rows,
+    create_taxonomy,
+    ensure_database,
+)
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tagger_bench"
 
 
@@ -47,109 +57,7 @@ def _configure(database_url: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
 
-def _ensure_database(database_url: str, rebuild: bool) -> None:
-    import psycopg
-
-    name = database_url.rsplit("/", 1)[1]
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and rebuild:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 # -- synthetic catalogue ----------------------------------------------------------------
-
-FACETS = {
-    # name: (single-valued, tag names)
-    "category": (True, [f"Category {i}" for i in range(30)]),
-    "color": (
-        True,
-        [
-            "Red",
-            "Blue",
-            "Green",
-            "Black",
-            "White",
-            "Grey",
-            "Navy",
-            "Beige",
-            "Pink",
-            "Purple",
-            "Yellow",
-            "Orange",
-            "Brown",
-            "Olive",
-            "Teal",
-            "Maroon",
-            "Cream",
-            "Gold",
-            "Silver",
-            "Khaki",
-        ],
-    ),
-    "material": (
-        False,
-        [
-            "Cotton",
-            "Linen",
-            "Wool",
-            "Silk",
-            "Denim",
-            "Leather",
-            "Polyester",
-            "Nylon",
-            "Cashmere",
-            "Velvet",
-            "Suede",
-            "Canvas",
-            "Bamboo",
-            "Hemp",
-            "Rayon",
-            "Modal",
-            "Acrylic",
-            "Spandex",
-            "Fleece",
-            "Jersey",
-        ],
-    ),
-    "pattern": (
-        False,
-        [
-            "Striped",
-            "Checked",
-            "Floral",
-            "Solid",
-            "Printed",
-            "Polka",
-            "Camo",
-            "Paisley",
-            "Geometric",
-            "Abstract",
-        ],
-    ),
-    "style": (False, [f"Style {i}" for i in range(40)]),
-    "audience": (True, ["Men", "Women", "Kids", "Unisex", "Teens", "Baby"]),
-}
-ITEMS = ["shirt", "dress", "jacket", "scarf", "bag", "sneakers", "hat", "trousers", "skirt", "coat"]
-FILLER = (
-    "Soft and durable, made for everyday wear. Easy care: machine wash cold. "
-    "A classic fit that works for work and weekends alike."
-)
-
-
-def _copy(model: type, fields: list[str], rows: list[tuple]) -> None:
-    """COPY rows into the model's table (much faster than INSERT for millions)."""
-    from django.db import connection
-
-    columns = ", ".join(model._meta.get_field(f).column for f in fields)
-    sql = f"COPY {model._meta.db_table} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 def build(products: int, per_product: int, seed: int = 0) -> dict:
@@ -164,8 +72,6 @@ def build(products: int, per_product: int, seed: int = 0) -> dict:
         QueueEntry,
         ReviewEvent,
         Suggestion,
-        Tag,
-        TagGroup,
     )
     from training.ml.text import text_hash
     from training.models import ModelVersion
@@ -173,15 +79,7 @@ def build(products: int, per_product: int, seed: int = 0) -> dict:
     rng = random.Random(seed)
     started = time.perf_counter()
     roles.ensure_role_groups()
-    tags_by_facet: dict[str, list[Tag]] = {}
-    for position, (facet, (single, names)) in enumerate(FACETS.items()):
-        group = TagGroup.objects.create(
-            name=facet, multi_valued=not single, position=position, display_name_en=facet.title()
-        )
-        tags_by_facet[facet] = [
-            Tag.objects.create(group=group, name=n, display_name_en=n, aliases=[n.lower() + "s"])
-            for n in names
-        ]
+    tags_by_facet = create_taxonomy()
     all_tags = [t for tags in tags_by_facet.values() for t in tags]
     version = ModelVersion.objects.create(
         mode="head",
@@ -228,7 +126,7 @@ def build(products: int, per_product: int, seed: int = 0) -> dict:
         while len(chosen) < per_product:
             chosen.setdefault(rng.choice(all_tags).pk, round(rng.uniform(0.05, 0.45), 3))
         suggestion_plan.append((chosen, spans))
-    _copy(
+    copy_rows(
         Product,
         [
             "external_id",
@@ -254,7 +152,7 @@ def build(products: int, per_product: int, seed: int = 0) -> dict:
             span = spans.get(tag_id)
             evidence = json.dumps([list(span)] if span and score >= 0.5 else [])
             suggestion_rows.append((pid, tag_id, version.pk, score, score >= 0.5, evidence, now))
-    _copy(
+    copy_rows(
         Suggestion,
         ["product", "tag", "model_version", "score", "selected", "evidence", "created_at"],
         suggestion_rows,
@@ -297,7 +195,7 @@ def build(products: int, per_product: int, seed: int = 0) -> dict:
             queue_rows.append((pid, 0.0, "uncertain", "bench", 1, 1, when))
         else:
             queue_rows.append((pid, rng.random(), "uncertain", "bench", 1, 0, None))
-    _copy(
+    copy_rows(
         ProductTag,
         [
             "product",
@@ -312,7 +210,7 @@ def build(products: int, per_product: int, seed: int = 0) -> dict:
         ],
         pt_rows,
     )
-    _copy(
+    copy_rows(
         ReviewEvent,
         [
             "user",
@@ -329,7 +227,7 @@ def build(products: int, per_product: int, seed: int = 0) -> dict:
         ],
         event_rows,
     )
-    _copy(
+    copy_rows(
         QueueEntry,
         [
             "product",
@@ -518,7 +416,7 @@ def main() -> None:
     parser.add_argument("--no-docs", action="store_true", help="do not touch docs/benchmarks.md")
     args = parser.parse_args()
 
-    _ensure_database(args.database_url, rebuild=not args.reuse)
+    ensure_database(args.database_url, rebuild=not args.reuse)
     _configure(args.database_url)
     import django
 
