@@ -1,21 +1,8 @@
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
-from training.models import ModelVersion
+from training.management.commands._version_command import VersionCommand
 from training.services import versions
 
 
-class Command(BaseCommand):
+class Command(VersionCommand):
     help = "Return to an earlier model version; the catalogue is then re-scored by a worker."
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("version_id", type=int)
-
-    def handle(self, *args: object, **options: object) -> None:
-        version = ModelVersion.objects.filter(pk=options["version_id"]).first()
-        if version is None:
-            raise CommandError(f"no model version {options['version_id']}")
-        try:
-            versions.rollback(version, None)
-        except versions.PromotionError as exc:
-            raise CommandError(str(exc)) from exc
-        self.stdout.write(self.style.SUCCESS(f"rolled back to v{version.pk}; re-scoring queued"))
+    action = staticmethod(versions.rollback)
+    done = "rolled back to v{pk}; re-scoring queued"
