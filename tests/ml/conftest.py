@@ -20,12 +20,13 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A 2-layer, 32-wide BertModel and its WordPiece tokenizer, saved with
     save_pretrained: pass the directory wherever a base model is expected."""
     import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import BertConfig, BertModel, BertTokenizer
 
     directory = tmp_path_factory.mktemp("tiny-bert")
-    vocab = directory / "vocab.txt"
-    vocab.write_text("\n".join(SPECIALS + WORDS) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
+    # The vocabulary as a dict: transformers 5 ignores a vocab_file passed to the
+    # constructor, and the tokenizer then reads every word as [UNK].
+    vocab = {token: i for i, token in enumerate(SPECIALS + WORDS)}
+    tokenizer = BertTokenizer(vocab=vocab, do_lower_case=True)
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=len(SPECIALS) + len(WORDS),

@@ -366,3 +366,30 @@ def test_the_cli_trains_in_one_process_and_writes_a_loadable_artifact(
         "stage": "fine-tuned",
     }
     assert main(args) == 2  # never overwrites an artifact
+
+
+def test_by_default_a_small_set_gets_a_schedule_long_enough_to_learn(
+    tiny_bert: str, toy: tuple
+) -> None:
+    # Issue #17: a fixed 6 epochs gave a small set a few dozen steps; its learning
+    # rate decayed to zero while validation F1 was still rising. By default the
+    # schedule now spans enough steps (within max_epochs); early stopping ends it.
+    train_texts, Y_train, val_texts, Y_val = toy
+    config = FineTuneConfig(patience=100, **TOY_CONFIG)  # the default schedule
+
+    model = finetune(tiny_bert, train_texts, Y_train, val_texts, Y_val, config)
+
+    assert len(model.history) > 6
+    steps_per_epoch = -(-len(train_texts) // TOY_CONFIG["batch_size"])
+    assert len(model.history) == min(-(-config.min_steps // steps_per_epoch), config.max_epochs)
+
+
+def test_the_planned_epochs_follow_the_data_size_unless_set() -> None:
+    from training.ml.finetune.trainer import MIN_EPOCHS, planned_epochs
+
+    auto = FineTuneConfig(min_steps=1000, max_epochs=30)
+
+    assert planned_epochs(auto, 500) == MIN_EPOCHS  # a large set: 6 epochs are 3,000 steps
+    assert planned_epochs(auto, 100) == 10
+    assert planned_epochs(auto, 5) == 30
+    assert planned_epochs(FineTuneConfig(epochs=2), 5) == 2

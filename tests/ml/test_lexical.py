@@ -11,8 +11,8 @@ def test_a_restored_featurizer_transforms_identically() -> None:
 
     restored = LexicalFeaturizer.from_state(json.loads(json.dumps(featurizer.state())))
 
-    before = featurizer.transform(texts + ["unseen words"]).toarray()
-    after = restored.transform(texts + ["unseen words"]).toarray()
+    before = featurizer.transform([*texts, "unseen words"]).toarray()
+    after = restored.transform([*texts, "unseen words"]).toarray()
     np.testing.assert_array_equal(before, after)
     assert before.shape[1] == featurizer.n_features
 
@@ -31,10 +31,23 @@ def test_chinese_text_yields_character_ngrams() -> None:
     assert {"真", "真丝", "真丝连"} <= set(char_terms("真丝连衣裙", (1, 3)))
 
 
-def test_occlusion_units_are_words_and_cjk_bigrams() -> None:
+def test_occlusion_units_are_words_with_chinese_segmented_into_words() -> None:
+    # Issue #17: fixed two-character blocks cut 连衣裙 (dress) into 连衣 / 裙.
     text = "Navy-blue 真丝连衣裙"
 
-    assert [text[s:e] for s, e in occlusion_units(text)] == ["Navy", "blue", "真丝", "连衣", "裙"]
+    assert [text[s:e] for s, e in occlusion_units(text)] == ["Navy", "blue", "真丝", "连衣裙"]
+
+
+def test_chinese_occlusion_units_never_cut_across_words() -> None:
+    # given: a run at an odd offset, where two-character blocks gave 匹变 / 频空 / 调
+    text = "格力大1匹变频空调挂机"
+
+    units = [text[s:e] for s, e in occlusion_units(text)]
+
+    # then: every unit is a word of the segmentation, and the run is covered once
+    assert "频空" not in units and "匹变" not in units
+    assert "挂机" in units and any("空调" in u for u in units)
+    assert "".join(units) == text
 
 
 def _naive_char_channel(featurizer: LexicalFeaturizer, text: str) -> dict[int, float]:

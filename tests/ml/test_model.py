@@ -159,3 +159,51 @@ def test_training_reports_progress_and_can_be_cancelled(
 def test_it_refuses_mismatched_inputs(tiny_bert: str) -> None:
     with pytest.raises(ValueError, match="label lists"):
         train_tagger(["a"], [], [TagSpec.from_key("x:y")], TrainConfig(base_model=tiny_bert))
+
+
+def test_shown_scores_against_the_shown_thresholds_are_the_models_decision(
+    trained: TaggerModel,
+) -> None:
+    # Issue #17: scores are calibrated, and thresholds live on the same scale, so a
+    # reviewer comparing a tag's score with its threshold sees what the model did.
+    texts, _ = toy_products(30, seed=11)
+    assert trained.calibration is not None
+    threshold = dict(zip(trained.tag_vocab, trained.thresholds.tolist(), strict=True))
+    facet_of = {t.key: t.facet for t in trained.tags}
+    single = {t.facet for t in trained.tags if t.single_valued}
+
+    for predictions in trained.predict(texts, min_score=0.0):
+        for p in predictions:
+            above = p.score >= threshold[p.tag]
+            if facet_of[p.tag] not in single:
+                assert p.selected == above
+            else:
+                best = max(q.score for q in predictions if facet_of[q.tag] == facet_of[p.tag])
+                assert p.selected == (above and p.score == best)
+    shown = np.array([[p.score for p in sorted(ps, key=lambda p: p.tag)] for ps in
+                      trained.predict(texts, min_score=0.0)])  # fmt: skip
+    np.testing.assert_allclose(shown, trained.predict_proba(texts), rtol=0, atol=1e-7)
+
+
+def test_the_legacy_config_keeps_raw_scores(
+    tiny_bert: str, toy: tuple[list[str], list[list[str]], list[TagSpec]]
+) -> None:
+    texts, labels, specs = toy
+    config = TrainConfig(base_model=tiny_bert, head=FAST_HEAD, refit=False).legacy()
+
+    model = train_tagger(texts, labels, specs, config)
+
+    assert model.calibration is None
+    assert model.info["calibrated"] is False
+
+
+def test_every_selected_tag_has_evidence(trained: TaggerModel) -> None:
+    # Issue #17: a tag carried by the sentence embedding used to get no evidence.
+    from training.ml.evidence import WHOLE_TEXT
+
+    text = "new wool jacket printed"
+    for whole_model in (False, True):
+        predictions = trained.predict([text], whole_model_evidence=whole_model)[0]
+        for p in (p for p in predictions if p.selected):
+            assert p.evidence
+            assert all(0 <= s < e <= len(text) for s, e in p.evidence) or p.evidence == [WHOLE_TEXT]

@@ -1,17 +1,25 @@
 import numpy as np
 import pytest
 
-from training.ml.thresholds import DEFAULT_THRESHOLD, decide, tune_thresholds
+from training.ml.thresholds import (
+    DEFAULT_THRESHOLD,
+    THRESHOLD_FLOOR,
+    ThresholdPolicy,
+    cap_per_facet,
+    decide,
+    tune_thresholds,
+)
 
 
 def test_each_tag_gets_the_threshold_that_maximises_its_own_f1() -> None:
-    # given: tag 0 is separable between 0.3 and 0.6; tag 1 between 0.75 and 0.85
+    # given: tag 0 is separable between 0.3 and 0.6; tag 1 between 0.75 and 0.85,
+    # each with 50 validation positives (enough that shrinkage barely moves them)
     proba = np.array(
         [[0.6, 0.9], [0.7, 0.85], [0.65, 0.95], [0.8, 0.88], [0.9, 0.86],
          [0.3, 0.75], [0.2, 0.7], [0.1, 0.6], [0.25, 0.72], [0.05, 0.5]],
         dtype=np.float32,
-    )  # fmt: skip
-    Y = np.array([[1, 1]] * 5 + [[0, 0]] * 5, dtype=bool)
+    ).repeat(10, axis=0)  # fmt: skip
+    Y = np.array([[1, 1]] * 5 + [[0, 0]] * 5, dtype=bool).repeat(10, axis=0)
 
     # when
     t = tune_thresholds(proba, Y, min_positives=5)
@@ -62,3 +70,89 @@ def test_a_facet_threshold_is_tuned_for_the_argmax_rule() -> None:
 
     assert t[0] == t[1]
     assert (decide(proba, t, groups=[[0, 1]]) == Y).all()
+
+
+def _thin_facet() -> tuple[np.ndarray, np.ndarray, list[list[int]]]:
+    """Facet A (tags 0-1) is on every one of 40 validation products and well
+    scored; facet B (tags 2-3) is on 2 of them, and scores 0.001-0.003 everywhere.
+    Taking B's argmax on every product beats taking it nowhere on F1 (2 right,
+    38 wrong)."""
+    rng = np.random.default_rng(0)
+    n = 40
+    proba = np.zeros((n, 4), dtype=np.float32)
+    truth_a = rng.integers(0, 2, n)
+    proba[np.arange(n), truth_a] = 0.9
+    proba[np.arange(n), 1 - truth_a] = 0.1
+    proba[:, 2:] = rng.uniform(0.001, 0.003, (n, 2))
+    Y = np.zeros((n, 4), dtype=bool)
+    Y[np.arange(n), truth_a] = True
+    for i in (0, 1):  # the two products that carry facet B, on its argmax tag
+        Y[i, 2 + int(proba[i, 2:].argmax())] = True
+    return proba, Y, [[0, 1], [2, 3]]
+
+
+def test_a_thinly_supported_single_valued_facet_never_tunes_its_threshold_to_zero() -> None:
+    # given (issue #17): a grid starting at 0.0 tuned facet B to 0.0, so B was
+    # selected on every product
+    proba, Y, groups = _thin_facet()
+
+    # when
+    t = tune_thresholds(proba, Y, groups)
+    selected = decide(proba, t, groups)
+
+    # then: a floor, and too little support for an own threshold
+    assert (t >= THRESHOLD_FLOOR).all()
+    assert selected[:, 2:].sum() <= 2
+    assert (selected[:, :2] == Y[:, :2]).all()
+
+
+def test_the_legacy_policy_keeps_the_old_rule_for_comparison() -> None:
+    # bench/quality.py --compare-old measures the old rule in the same run
+    proba, Y, groups = _thin_facet()
+
+    t = tune_thresholds(proba, Y, groups, policy=ThresholdPolicy.legacy())
+
+    assert t[2] == 0.0
+    assert decide(proba, t, groups)[:, 2:].sum() == len(proba)
+
+
+def test_an_own_threshold_on_few_positives_leans_on_its_facet() -> None:
+    # given: tag 0 has 6 validation positives, 3 at 0.8 and 3 at 0.2 among 3
+    # negatives at 0.2: on its own F1 a cut at ~0.15 (F1 0.80) barely beats one
+    # at ~0.75 (0.67). Its facet's other tags (60 positives at 0.8, negatives up
+    # to 0.7) are best cut above 0.7.
+    rng = np.random.default_rng(1)
+    n = 200
+    proba = rng.uniform(0.0, 0.1, (n, 3)).astype(np.float32)
+    Y = np.zeros((n, 3), dtype=bool)
+    Y[:6, 0] = True
+    proba[:3, 0] = 0.8
+    proba[3:9, 0] = 0.2
+    for j in (1, 2):
+        Y[10 * j : 10 * j + 30, j] = True
+        proba[10 * j : 10 * j + 30, j] = 0.8
+        proba[100 : 100 + 20 * j, j] = 0.7  # negatives up to 0.7
+    own = tune_thresholds(proba, Y, policy=ThresholdPolicy(shrinkage=0.0))
+    shrunk = tune_thresholds(proba, Y, facets=["f", "f", "f"])
+
+    # then: six positives are too few to overrule the facet on a near tie
+    assert own[0] < 0.3 < 0.7 <= shrunk[0] <= 0.8
+    assert shrunk[1] == pytest.approx(own[1], abs=0.02)
+
+
+def test_a_cap_keeps_the_best_scoring_selections_of_each_facet() -> None:
+    proba = np.array([[0.9, 0.8, 0.7, 0.6, 0.95]], dtype=np.float32)
+    selected = np.ones_like(proba, dtype=bool)
+
+    capped = cap_per_facet(selected, proba, [[0, 1, 2, 3], [4]], cap=2)
+
+    assert capped.tolist() == [[True, True, False, False, True]]
+
+
+def test_exempt_selections_are_kept_and_not_counted_by_the_cap() -> None:
+    proba = np.array([[0.9, 0.8, 0.7, 0.6, 0.5]], dtype=np.float32)
+    selected = np.ones_like(proba, dtype=bool)
+
+    capped = cap_per_facet(selected, proba, [[0, 1, 2, 3, 4]], cap=1, exempt=proba >= 0.8)
+
+    assert capped.tolist() == [[True, True, True, False, False]]

@@ -3,9 +3,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.ml.model import TaggerModel
+from training.ml.model import TaggerModel, build_zero_shot
 from training.ml.types import TagSpec
-from training.ml.zero_shot import build_zero_shot
+from training.ml.zero_shot import LEGACY_CALIBRATION, MATCH_FLOOR, MAX_PER_FACET, THRESHOLD
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -70,3 +70,89 @@ def test_a_zero_shot_model_saves_and_loads(tiny_bert: str, tmp_path: Path) -> No
 
     assert loaded.mode == "zero_shot"
     np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
+
+
+MANY_TAGS = [
+    TagSpec.from_key(f"{facet}:{name.title()}", aliases=aliases.get(name, ()))
+    for facet, names in {
+        "color": ["red", "blue", "green", "black", "white", "navy"],
+        "material": ["cotton", "silk", "wool", "denim"],
+        "type": ["shirt", "dress", "skirt", "jacket", "jeans", "shoes", "watch", "bag"],
+        "style": ["casual", "formal", "summer", "winter", "slim", "printed", "striped", "solid"],
+    }.items()
+    for name in names
+    for aliases in [{"silk": ("真丝",)}]
+]
+
+
+def test_text_the_encoder_cannot_read_selects_only_name_matches(tiny_bert: str) -> None:
+    # Issue #17: MiniLM reads most Chinese as [UNK]; the embeddings of such texts
+    # (and of the Chinese alias prompts) are all alike, and similarity selected
+    # tags that nothing in the text names.
+    model = build_zero_shot(MANY_TAGS, base_model=tiny_bert)
+
+    named, unnamed = model.predict(["夏季真丝连衣裙 韩版", "新款 女装 连衣裙 夏"], min_score=0.0)
+
+    assert [p.tag for p in named if p.selected] == ["material:Silk"]
+    assert [p.tag for p in unnamed if p.selected] == []
+    assert unnamed[0].score > 0.0  # still ranked, for the review queue
+
+
+class SimilarityScorer:
+    """Zero-shot-like scores: a facet where similarity alone passes the threshold
+    for five tags, and two more tags named in the text (scored above the match
+    floor)."""
+
+    mode = "zero_shot"
+    max_per_facet = MAX_PER_FACET
+    cap_exempt_from = MATCH_FLOOR
+
+    def score(self, texts: list[str], progress: object = None) -> tuple[np.ndarray, None]:
+        row = [0.62, 0.61, 0.6, 0.58, 0.55, 0.9, 0.85, 0.3]
+        return np.array([row] * len(texts), dtype=np.float32), None
+
+
+def test_similarity_alone_selects_at_most_max_per_facet_tags_of_a_facet() -> None:
+    # Issue #17: with nothing tuned, zero-shot selected 25.5 tags per product on
+    # OpenBG (true: 5.4); similarity now selects at most MAX_PER_FACET per facet
+    tags = [TagSpec.from_key(f"style:{n}") for n in "ABCDEFGH"]
+    model = TaggerModel("zero_shot", "none", tags, np.full(8, THRESHOLD), SimilarityScorer())
+
+    predictions = model.predict(["anything"], min_score=0.0)[0]
+
+    # then: the two named tags, and the two best of the five similar ones
+    assert sorted(p.tag for p in predictions if p.selected) == [
+        "style:A", "style:B", "style:F", "style:G"
+    ]  # fmt: skip
+
+
+def test_a_zero_shot_model_caps_similarity_but_never_a_name_match(tiny_bert: str) -> None:
+    model = build_zero_shot(MANY_TAGS, base_model=tiny_bert)
+
+    predictions = model.predict(["red blue green black cotton shirt"], min_score=0.0)[0]
+
+    assert (model.max_per_facet, model.cap_exempt_from) == (MAX_PER_FACET, MATCH_FLOOR)
+    colors = {p.tag for p in predictions if p.tag.startswith("color:") and p.selected}
+    assert colors == {"color:Red", "color:Blue", "color:Green", "color:Black"}
+
+
+def test_labels_say_which_facets_are_single_valued(tiny_bert: str) -> None:
+    # given: a taxonomy that flags nothing single-valued, and labelled products that
+    # never carry two colours (but do carry two styles)
+    labels = [["color:Red", "style:Casual", "style:Slim"], ["color:Blue"]] * 6
+
+    model = build_zero_shot(MANY_TAGS, base_model=tiny_bert, labels=labels)
+
+    single = {t.facet for t in model.tags if t.single_valued}
+    assert single == {"color"}
+    predictions = model.predict(["red blue cotton shirt"], min_score=0.0)[0]
+    assert len([p for p in predictions if p.tag.startswith("color:") and p.selected]) == 1
+
+
+def test_the_legacy_rules_stay_available_for_comparison(tiny_bert: str) -> None:
+    model = build_zero_shot(MANY_TAGS, base_model=tiny_bert, calibration=LEGACY_CALIBRATION)
+
+    predictions = model.predict(["新款 女装 连衣裙 夏"], min_score=0.0)[0]
+
+    assert model.max_per_facet is None
+    assert [p.tag for p in predictions if p.selected] == ["material:Silk"]

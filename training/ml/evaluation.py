@@ -6,13 +6,16 @@ import logging
 import random
 import time
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
 from .baseline import train_baseline
 from .data import Example, tag_specs_from_examples
-from .metrics import binarize, multilabel_metrics
-from .model import TrainConfig, train_tagger
+from .evidence import alias_spans
+from .metrics import binarize, calibration_error, multilabel_metrics, reliability
+from .model import TrainConfig, build_zero_shot, train_tagger
 from .types import ProgressFn, report
 
 logger = logging.getLogger(__name__)
@@ -72,10 +75,12 @@ def _predictions(
     )
     trained = time.monotonic()
     report(progress, 0.7, "predicting")
-    pred = model.decide(model.predict_proba([e.text for e in test]))
+    proba = model.predict_proba([e.text for e in test])
+    pred = model.decide(proba)
     done = time.monotonic()
     result = {
         "vocab": vocab,
+        "proba": proba,
         "pred": pred,
         "train_seconds": trained - started,
         "predict_seconds": done - trained,
@@ -95,6 +100,23 @@ def _widen(pred: np.ndarray, vocab: Sequence[str], full_vocab: Sequence[str]) ->
     out = np.zeros((len(pred), len(full_vocab)), dtype=bool)
     out[:, [index[t] for t in vocab]] = pred
     return out
+
+
+def score_reliability(proba: np.ndarray, selected: np.ndarray, truth: np.ndarray) -> dict:
+    """How far the scores shown can be trusted: expected calibration error and
+    observed precision per score bin (metrics.reliability) of the selected
+    (product, tag) pairs and of every pair shown to a reviewer (score >= 0.05),
+    and the tags selected per product."""
+    proba = np.asarray(proba)
+    truth = np.asarray(truth, dtype=bool)
+    shown = proba >= 0.05
+    return {
+        "ece_selected": calibration_error(proba[selected], truth[selected]),
+        "ece_shown": calibration_error(proba[shown], truth[shown]),
+        "reliability_selected": reliability(proba[selected], truth[selected]),
+        "reliability_shown": reliability(proba[shown], truth[shown]),
+        "tags_per_product": float(selected.sum() / max(len(selected), 1)),
+    }
 
 
 def evaluate_holdout(
@@ -122,6 +144,9 @@ def evaluate_holdout(
         predict_seconds=round(run["predict_seconds"], 2),
         seconds=round(run["train_seconds"] + run["predict_seconds"], 2),
         training=run["info"],
+        scores=score_reliability(
+            run["proba"], run["pred"], binarize([e.tags for e in test], run["vocab"])
+        ),
     )
     if with_baseline:
         base = multilabel_metrics(
@@ -188,4 +213,38 @@ def cross_validate(
         base = multilabel_metrics(y_true, pooled_base, full_vocab)
         result["baseline"] = {key: base[key] for key in (*SUMMARY_KEYS, "per_tag")}
         result["baseline"]["seconds"] = round(base_seconds, 2)
+    return result
+
+
+def evaluate_zero_shot(
+    train: Sequence[Example],
+    test: Sequence[Example],
+    base_model: str | None = None,
+    cache_dir: Path | None = None,
+    use_labels: bool = True,
+    calibration: dict | None = None,
+) -> dict:
+    """Metrics of the zero-shot model on `test`, its tags those of `train` with
+    every facet multi-valued (a taxonomy as an import creates it); with
+    use_labels, the training labels say which facets are single-valued (as
+    imported tags would). Adds `names_only`: the metrics of selecting exactly the
+    tags whose name or an alias the text spells out."""
+    tags = [replace(t, single_valued=False) for t in tag_specs_from_examples(train)]
+    vocab = [t.key for t in tags]
+    labels = [e.tags for e in train] if use_labels else None
+    model = build_zero_shot(
+        tags, base_model=base_model, cache_dir=cache_dir, labels=labels, calibration=calibration
+    )
+    texts = [e.text for e in test]
+    proba = model.predict_proba(texts)
+    pred = model.decide(proba)
+    full_vocab = sorted(set(vocab) | {t for e in test for t in e.tags})
+    y_true = binarize([e.tags for e in test], full_vocab)
+    result = multilabel_metrics(y_true, _widen(pred, vocab, full_vocab), full_vocab)
+    result["scores"] = score_reliability(proba, pred, binarize([e.tags for e in test], vocab))
+    named = np.array([[bool(alias_spans(text, tag)) for tag in tags] for text in texts])
+    names = multilabel_metrics(y_true, _widen(named, vocab, full_vocab), full_vocab)
+    result["names_only"] = {k: names[k] for k in SUMMARY_KEYS}
+    result["names_only"]["tags_per_product"] = float(named.sum() / max(len(named), 1))
+    result["true_tags_per_product"] = float(np.mean([len(e.tags) for e in test]))
     return result

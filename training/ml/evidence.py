@@ -14,6 +14,11 @@ from .types import TagSpec
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 MAX_OCCLUSION_UNITS = 48
+# The evidence of a tag that rests on the text as a whole (the sentence
+# embedding) rather than on words one can point at: an empty span at the start,
+# so a highlighter that skips empty spans marks nothing, and a reviewer-facing
+# page can say "from the overall text".
+WHOLE_TEXT: tuple[int, int] = (0, 0)
 MAX_OCCLUSION_SPANS = 3
 # An occluded unit counts as evidence when removing it lowers the score by at
 # least this much (absolute), so noise never shows up as a highlighted word.
@@ -58,8 +63,9 @@ def occlusion_spans(
 ) -> dict[int, list[tuple[int, int]]]:
     """For each tag column, the spans whose removal lowers its score the most.
 
-    Every unit (a word, or a CJK bigram) is blanked out in turn (replaced by spaces,
-    so other offsets stay valid) and the text re-scored in one batch."""
+    Every unit (a word; in Chinese, a word found by segmentation) is blanked out in
+    turn (replaced by spaces, so other offsets stay valid) and the text re-scored in
+    one batch."""
     units = occlusion_units(text)[:max_units]
     if not units or not columns:
         return {j: [] for j in columns}
@@ -77,9 +83,12 @@ def occlusion_spans(
 
 
 def merge_spans(*span_lists: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    seen: list[tuple[int, int]] = []
-    for spans in span_lists:
-        for span in spans:
-            if span not in seen:
-                seen.append(span)
-    return sorted(seen)
+    """The union of the spans, sorted, overlapping ones merged into one (spans
+    that only touch stay apart: they are separate words)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted({(int(s), int(e)) for spans in span_lists for s, e in spans}):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from training.ml.artifacts import read_tag_vocab, write_tag_vocab
 from training.ml.data import load_examples
 from training.ml.finetune import FineTuneConfig, FineTunedClassifier, finetune
 from training.ml.metrics import binarize
@@ -36,7 +37,6 @@ from training.ml.types import Cancelled
 
 logger = logging.getLogger("training.ml.finetune_cli")
 
-TAGS_FILE = "tags.json"
 EXIT_CANCELLED = 130
 
 
@@ -60,7 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--progress-file", type=Path, help="rank 0 keeps {fraction, stage} JSON here"
     )
     parser.add_argument("--device", help="single-process device (default: cuda if available)")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=defaults.epochs,
+        help="epochs of the schedule (default: chosen from the data size, early stopping ends it)",
+    )
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--head-lr", type=float, default=defaults.head_lr)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="per process")
@@ -78,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: on where CUDA supports it",
     )
     parser.add_argument("--num-workers", type=int, default=defaults.num_workers)
+    parser.add_argument(
+        "--adapter", choices=["lora", "full"], help="default: full on CUDA, lora elsewhere"
+    )
+    parser.add_argument("--lora-rank", type=int, default=defaults.lora_rank)
+    parser.add_argument("--lora-layers", type=int, help="adapt the top N layers (default: all)")
+    parser.add_argument("--lora-lr", type=float, default=defaults.lora_lr)
     return parser  # fmt: skip
 
 
@@ -102,7 +113,7 @@ def _save_atomically(classifier: FineTunedClassifier, tag_vocab: Sequence[str], 
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         classifier.save(staging)
-        (staging / TAGS_FILE).write_text(json.dumps(list(tag_vocab)), encoding="utf-8")
+        write_tag_vocab(staging, tag_vocab)
         os.replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -139,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     train_texts, train_labels = [e.text for e in train], [e.tags for e in train]
     val_texts, val_labels = [e.text for e in val], [e.tags for e in val]
     if args.tags:
-        tag_vocab = [str(tag) for tag in json.loads(args.tags.read_text(encoding="utf-8"))]
+        tag_vocab = read_tag_vocab(args.tags)
     else:
         tag_vocab = sorted({tag for tags in train_labels for tag in tags})
     if not train_texts or not tag_vocab:
@@ -170,6 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         device=rank_device or args.device,
         bf16=args.bf16,
         num_workers=args.num_workers,
+        adapter=args.adapter,
+        lora_rank=args.lora_rank,
+        lora_layers=args.lora_layers,
+        lora_lr=args.lora_lr,
     )
     progress = _ProgressFile(args.progress_file) if rank == 0 else None
     try:

@@ -5,20 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from .encoder import load_encoder
+from .calibration import Calibration, fit_calibration
+from .encoder import Encoder, load_encoder
 from .head import HeadClassifier, HeadConfig, HeadLayout, train_head
 from .lexical import LexicalConfig, LexicalFeaturizer
 from .names import NameVote, tune_name_blend
 from .neighbours import NeighbourVote, tune_blend
 from .priors import apply_boost, prior_boost, tune_taus
-from .scorers import EncoderUser, FullScorer, HeadScorer
+from .scorers import EncoderUser, FullScorer, HeadScorer, TunedHeadScorer
 from .text import detect_language
-from .thresholds import facet_groups, tune_thresholds
+from .thresholds import ThresholdPolicy, facet_groups, tune_thresholds
 from .types import ProgressFn, StopFn, TagSpec, check_stop, report
 
 
@@ -42,6 +43,27 @@ class TrainConfig:
     refit: bool = True  # after tuning, retrain on train + validation
     rare_boost: bool = True  # favour rare tags in single-valued facets where it is free (priors.py)
     name_vote: bool = True  # blend in the tags whose names the text spells out (names.py)
+    # Per-tag calibrated scores (calibration.py), thresholds tuned on that scale.
+    calibrate: bool = True
+    thresholds: ThresholdPolicy = field(default_factory=ThresholdPolicy)
+    # Full mode: the fine-tuned encoder under head mode's heads, TF-IDF and votes
+    # (TunedHeadScorer); False scores with the fine-tuned network's own head alone.
+    full_head: bool = True
+
+    def legacy(self) -> TrainConfig:
+        """This config with the scoring and threshold rules from before issue #17
+        (raw scores, thresholds with no floor, support or shrinkage), for
+        side-by-side benchmarks."""
+        return replace(self, calibrate=False, thresholds=ThresholdPolicy.legacy(self.min_positives))
+
+
+class Fitted(NamedTuple):
+    """What train_head_scorer and train_full_scorer hand to train_tagger."""
+
+    scorer: Any
+    thresholds: np.ndarray
+    info: dict
+    calibration: Calibration | None
 
 
 def lexical_config_for(texts: Sequence[str]) -> LexicalConfig:
@@ -55,7 +77,26 @@ def lexical_config_for(texts: Sequence[str]) -> LexicalConfig:
 
 
 def tune(proba: np.ndarray, Y: np.ndarray, tags: list[TagSpec], config: TrainConfig) -> np.ndarray:
-    return tune_thresholds(proba, Y, facet_groups(tags), min_positives=config.min_positives)
+    return tune_thresholds(
+        proba,
+        Y,
+        facet_groups(tags),
+        min_positives=config.min_positives,
+        policy=config.thresholds,
+        facets=[t.facet for t in tags],
+    )
+
+
+def calibrate_and_tune(
+    proba: np.ndarray, Y: np.ndarray, tags: list[TagSpec], config: TrainConfig
+) -> tuple[np.ndarray, Calibration | None]:
+    """(thresholds, calibration) from validation scores and labels: with
+    config.calibrate, per-tag maps to calibrated scores and thresholds on the
+    calibrated scale; otherwise thresholds on the raw scores and no maps."""
+    if not config.calibrate:
+        return tune(proba, Y, tags, config), None
+    calibration = fit_calibration(proba, Y, tags)
+    return tune(calibration.apply(proba), Y, tags, config), calibration
 
 
 def head_members(config: TrainConfig) -> list[HeadConfig]:
@@ -90,7 +131,12 @@ def train_head_scorer(
     config: TrainConfig,
     progress: ProgressFn | None,
     should_stop: StopFn | None,
-) -> tuple[HeadScorer, np.ndarray, dict]:
+    encoder: Encoder | None = None,
+    scorer_cls: type[HeadScorer] = HeadScorer,
+) -> Fitted:
+    """encoder: an encoder already loaded (full mode's fine-tuned one), else
+    base_model is loaded; scorer_cls: the class of the scorer returned."""
+
     def stage(start: float, end: float) -> ProgressFn:
         return lambda f, s: report(progress, start + (end - start) * f, s)
 
@@ -100,7 +146,7 @@ def train_head_scorer(
         config.max_length,
         config.device,
         config.cache_dir,
-        load_encoder(base_model, config.device, config.precision),
+        encoder or load_encoder(base_model, config.device, config.precision),
     )
     E = user.embed(texts, stage(0.0, 0.5))
     check_stop(should_stop)
@@ -153,6 +199,7 @@ def train_head_scorer(
     name_blend = np.zeros(len(tags), dtype=np.float32)
     names = NameVote.from_tags(tags, groups) if config.name_vote else None
     taus = [0.0] * len(groups)
+    calibration = None
     epochs = [head.epochs_trained for head in heads]
     if has_val:
         report(progress, span[1], "tuning thresholds")
@@ -169,7 +216,7 @@ def train_head_scorer(
         if config.rare_boost and groups:
             taus, boost = tune_rare_boost(proba, Y[val_idx], Y[train_idx], groups)
             proba = apply_boost(proba, boost, groups)
-        thresholds = tune(proba, Y[val_idx], tags, config)
+        thresholds, calibration = calibrate_and_tune(proba, Y[val_idx], tags, config)
         if config.refit:
             everything = np.arange(len(texts))
             lexical, heads, X = fit(everything, None, [max(e, 1) for e in epochs], (0.75, 1.0))
@@ -183,11 +230,35 @@ def train_head_scorer(
         "name_blend": {tags[g[0]].facet: float(name_blend[g[0]]) for g in groups},
         "rare_boost_tau": {tags[g[0]].facet: tau for g, tau in zip(groups, taus, strict=True)},
     }
-    scorer = HeadScorer(
+    scorer = scorer_cls(
         base_model, lexical, heads, neighbours, blend, config.max_length, config.device,
         config.cache_dir, user.encoder, boost=boost, names=names, name_blend=name_blend,
     )  # fmt: skip
-    return scorer, thresholds, info
+    return Fitted(scorer, thresholds, info, calibration)
+
+
+# The name of full mode's fine-tuned encoder before it is saved (nothing caches
+# its embeddings: they are only computed once per training run).
+TUNED_ENCODER = "fine-tuned encoder"
+# Full mode off CUDA (default_finetune_config); bench/encoders.py measures it.
+CPU_FINETUNE_EPOCHS = 4
+CPU_LORA_LAYERS = 6
+
+
+def default_finetune_config(config: TrainConfig) -> Any:
+    """Full mode's fine-tuning when config.finetune is unset. Off CUDA: LoRA on the
+    top CPU_LORA_LAYERS layers (backpropagation stops below them) for
+    CPU_FINETUNE_EPOCHS epochs, early-stopped; on CUDA: full updates in bf16 and
+    the data-sized schedule of finetune.FineTuneConfig."""
+    from .encoder import default_device
+    from .finetune import FineTuneConfig
+
+    device = config.device or default_device()
+    ft = FineTuneConfig(seed=config.seed, device=device, max_length=config.max_length)
+    if not device.startswith("cuda"):
+        ft.adapter, ft.lora_layers = "lora", CPU_LORA_LAYERS
+        ft.epochs, ft.patience = CPU_FINETUNE_EPOCHS, 1
+    return ft
 
 
 def train_full_scorer(
@@ -200,14 +271,19 @@ def train_full_scorer(
     config: TrainConfig,
     progress: ProgressFn | None,
     should_stop: StopFn | None,
-) -> tuple[FullScorer, np.ndarray, dict]:
-    from .finetune import FineTuneConfig, finetune
+) -> Fitted:
+    """Fine-tune the encoder on the training part, early-stopped on the validation
+    part (LoRA off CUDA: finetune/adapters.py). With config.full_head the tuned
+    encoder then replaces the frozen one under head mode (TunedHeadScorer: the
+    head's validation, thresholds and refit are head mode's, on embeddings of
+    products the fine-tuning never trained on); otherwise the fine-tuned
+    network's own linear head scores alone (FullScorer)."""
+    from .finetune import finetune
 
-    ft_config = config.finetune or FineTuneConfig(
-        seed=config.seed, device=config.device, max_length=config.max_length
-    )
+    ft_config = config.finetune or default_finetune_config(config)
     train_texts = [texts[i] for i in train_idx]
     val_texts = [texts[i] for i in val_idx]
+    tuned_share = 0.6 if config.full_head else 0.95
     classifier = finetune(
         base_model,
         train_texts,
@@ -215,13 +291,26 @@ def train_full_scorer(
         val_texts,
         Y[val_idx].astype(np.float32),
         ft_config,
-        progress=lambda f, s: report(progress, 0.95 * f, s),
+        progress=lambda f, s: report(progress, tuned_share * f, s),
         should_stop=should_stop,
     )
+    if config.full_head:
+        encoder = Encoder(TUNED_ENCODER, classifier.network.encoder, classifier.tokenizer,
+                          classifier.device)  # fmt: skip
+        fitted = train_head_scorer(
+            texts, Y, tags, train_idx, val_idx, base_model, replace(config, cache_dir=None),
+            lambda f, s: report(progress, tuned_share + (1 - tuned_share) * f, s),
+            should_stop, encoder=encoder, scorer_cls=TunedHeadScorer,
+        )  # fmt: skip
+        fitted.info.update(best_epoch=classifier.best_epoch, finetune=classifier.history)
+        return fitted
     thresholds = np.full(len(tags), 0.5, dtype=np.float32)
+    calibration = None
     if len(val_idx):
         report(progress, 0.95, "tuning thresholds")
-        thresholds = tune(classifier.predict_proba(val_texts), Y[val_idx], tags, config)
+        proba = classifier.predict_proba(val_texts)
+        thresholds, calibration = calibrate_and_tune(proba, Y[val_idx], tags, config)
     # No refit in full mode: a second fine-tune doubles the cost, and early
     # stopping already chose the epoch on the validation set.
-    return FullScorer(classifier), thresholds, {"best_epoch": classifier.best_epoch}
+    info = {"best_epoch": classifier.best_epoch}
+    return Fitted(FullScorer(classifier), thresholds, info, calibration)

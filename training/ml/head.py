@@ -4,7 +4,7 @@ embedding and the sparse TF-IDF channel.
 logits = MLP(embedding) + X_tfidf @ W_lex + b. A single-valued facet is one
 softmax over its tags (plus a "none" option when some products lack the facet),
 so its tags compete as they do in the data; every other tag is its own sigmoid.
-The lexical weights are EmbeddingBag tables updated row-wise (_RowAdam), so an
+The lexical weights are EmbeddingBag tables updated row-wise (RowAdam), so an
 update only touches the n-grams present in the batch and training stays cheap
 with 100k+ features.
 """
@@ -34,7 +34,7 @@ class HeadConfig:
     patience: int = 4  # epochs without a better validation loss before stopping
     batch_size: int = 128
     lr: float = 2e-3  # dense layers (Adam)
-    lex_lr: float = 5e-3  # lexical tables (Adam on the touched rows, _RowAdam)
+    lex_lr: float = 5e-3  # lexical tables (Adam on the touched rows, RowAdam)
     weight_decay: float = 1e-5
     lexical_hidden: bool = False  # feed the TF-IDF into the hidden layer too (word interactions)
     lexical_dropout: float = 0.0  # share of a text's n-grams hidden at each training step
@@ -85,7 +85,7 @@ def _network(dim: int, n_lex: int, n_tags: int, config: HeadConfig) -> Any:
             self.lex_hidden = None
             if config.hidden:
                 self.inp = nn.Linear(dim, config.hidden)
-                self.out = nn.Sequential(
+                self.out: nn.Module = nn.Sequential(
                     nn.GELU(), nn.Dropout(config.dropout), nn.Linear(config.hidden, n_tags)
                 )
                 if config.lexical_hidden:
@@ -101,7 +101,7 @@ def _network(dim: int, n_lex: int, n_tags: int, config: HeadConfig) -> Any:
             nn.init.zeros_(self.lex.weight)
 
         def tables(self) -> list[torch.Tensor]:
-            """The lexical weight tables, the ones _RowAdam updates."""
+            """The lexical weight tables, the ones RowAdam updates."""
             hidden = [self.lex_hidden.weight] if self.lex_hidden is not None else []
             return [self.lex.weight, *hidden]
 
@@ -221,7 +221,7 @@ class HeadClassifier:
         return cls(net, layout, config, dim, n_lex)
 
 
-class _RowAdam:
+class RowAdam:
     """Adam on the rows of the lexical tables that a batch touches, computed as
     torch's SparseAdam does (an untouched row's moments wait), but fed the dense
     gradient of those rows: SparseAdam's coalesce and sparse_mask took about half
@@ -278,7 +278,7 @@ def train_head(
     net = _network(dim, X.shape[1], layout.n_tags, config)
     dense = [p for name, p in net.named_parameters() if not name.startswith("lex")]
     opt_dense = torch.optim.AdamW(dense, lr=config.lr, weight_decay=config.weight_decay)
-    opt_lex = _RowAdam(net.tables(), lr=config.lex_lr)
+    opt_lex = RowAdam(net.tables(), lr=config.lex_lr)
     E_t = torch.from_numpy(np.ascontiguousarray(E, dtype=np.float32))
     Y_t = torch.from_numpy(Y.astype(np.float32))
     if val is not None:

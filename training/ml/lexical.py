@@ -16,11 +16,13 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from .segment import chinese_words
+
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD_RE = re.compile(r"\w\w+")
-# Occlusion units: a Latin word, or a CJK bigram (Chinese has no spaces, and a
-# single ideograph is often too little to carry a meaning).
-_UNIT_RE = re.compile(rf"[{_CJK}]{{1,2}}|[^\W_{_CJK}]+")
+# Occlusion units: a Latin word, or a run of CJK ideographs, which is then cut
+# into words by segmentation (segment.py).
+_UNIT_RE = re.compile(rf"(?P<cjk>[{_CJK}]+)|[^\W_{_CJK}]+")
 _CHUNK_RE = re.compile(r"\S+")
 _CHUNK_CACHE_SIZE = 200_000  # chunks remembered per transform call (memory bound)
 
@@ -68,8 +70,15 @@ def chunk_char_terms(chunk: str, ngrams: tuple[int, int]) -> Iterator[str]:
 
 
 def occlusion_units(text: str) -> list[tuple[int, int]]:
-    """Character spans of the pieces of text that evidence may point at."""
-    return [m.span() for m in _UNIT_RE.finditer(text)]
+    """Character spans of the pieces of text that evidence may point at: words,
+    Chinese ones found by segmentation."""
+    units: list[tuple[int, int]] = []
+    for match in _UNIT_RE.finditer(text):
+        if match.group("cjk"):
+            units.extend(chinese_words(match.group(), match.start()))
+        else:
+            units.append(match.span())
+    return units
 
 
 @dataclass

@@ -83,3 +83,41 @@ def binarize(tag_lists: Sequence[Sequence[str]], tag_vocab: Sequence[str]) -> np
             if j is not None:
                 y[i, j] = True
     return y
+
+
+def reliability(
+    scores: np.ndarray, truth: np.ndarray, bins: int = 10
+) -> list[dict[str, float | int]]:
+    """Observed precision per score bin: for bins [k / bins, (k + 1) / bins) (the
+    last one closed), the number of (product, tag) pairs, their mean score and the
+    share of them that are right. Empty bins are left out."""
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    truth = np.asarray(truth, dtype=bool).ravel()
+    index = np.minimum((scores * bins).astype(np.int64), bins - 1)
+    table: list[dict[str, float | int]] = []
+    for k in range(bins):
+        inside = index == k
+        n = int(inside.sum())
+        if n:
+            table.append(
+                {
+                    "low": k / bins,
+                    "high": (k + 1) / bins,
+                    "n": n,
+                    "mean_score": float(scores[inside].mean()),
+                    "precision": float(truth[inside].mean()),
+                }
+            )
+    return table
+
+
+def calibration_error(scores: np.ndarray, truth: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: the pair-weighted mean, over reliability bins,
+    of |observed precision - mean score|; 0.0 for no pairs."""
+    table = reliability(scores, truth, bins)
+    total = sum(int(row["n"]) for row in table)
+    if not total:
+        return 0.0
+    return float(
+        sum(int(row["n"]) * abs(row["precision"] - row["mean_score"]) for row in table) / total
+    )

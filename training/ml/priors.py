@@ -81,7 +81,7 @@ def tune_taus(
             taus.append(0.0)
             continue
         scores = [
-            facet_scores(apply_boost(proba, prior_boost(counts, [g], [tau]), [g]), Y, g)
+            facet_scores(apply_boost(proba, prior_boost(counts, [group], [tau]), [group]), Y, g)
             for tau in grid
         ]
         taus.append(float(grid[best_macro_keeping_accuracy(scores)]))

@@ -1,4 +1,5 @@
-"""What turns texts into tag probabilities, one class per training mode.
+"""What turns texts into tag probabilities, one class per training mode
+(zero_shot.py holds the one for zero-shot; registry.py maps modes to classes).
 
 A scorer is wrapped by TaggerModel, which owns the tags, thresholds, decisions,
 evidence and the artifact's common files; a scorer owns its own weights.
@@ -15,8 +16,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from .artifacts import read_json, write_json
+from .e5_convert import MODEL_NAME as MULTILINGUAL_MODEL
 from .embeddings import EmbeddingCache
-from .encoder import Encoder, default_base_model, default_device, load_encoder
+from .encoder import (
+    Encoder,
+    default_base_model,
+    default_device,
+    load_encoder,
+    multilingual_base_model,
+)
 from .head import HeadClassifier, HeadConfig, HeadLayout
 from .lexical import LexicalFeaturizer
 from .names import NameVote
@@ -31,6 +39,7 @@ NEIGHBOUR_WEIGHTS = "neighbours.safetensors"
 HEAD_META = "head.json"
 LEXICAL_STATE = "lexical.json"
 FINETUNE_DIR = "finetune"
+TUNED_ENCODER_DIR = "encoder"
 
 
 def resolve_base_model(name: str) -> str:
@@ -40,6 +49,8 @@ def resolve_base_model(name: str) -> str:
     if name and (Path(name).is_dir() or not Path(name).is_absolute()):
         return name
     fallback = default_base_model()
+    if Path(name).name == MULTILINGUAL_MODEL:  # built elsewhere: this machine's own build
+        fallback = multilingual_base_model() or fallback
     logger.warning("encoder %s not found here, using %s", name, fallback)
     return fallback
 
@@ -158,6 +169,14 @@ class HeadScorer(EncoderUser):
         X = self.lexical.transform(variants)
         return self.proba_from_features(E, X, self.name_matrix(variants))
 
+    def whole_occlusion_proba(self, state: Any, index: int, variants: list[str]) -> np.ndarray:
+        """Occlusion through the whole model: every variant is re-embedded (not
+        through the embedding cache, which is for catalogue texts), so it shows
+        the words that a tag carried by the sentence embedding rests on."""
+        E = self.encoder.embed(variants, max_length=self.max_length)
+        X = self.lexical.transform(variants)
+        return self.proba_from_features(E, X, self.name_matrix(variants))
+
     def save(self, directory: Path) -> None:
         from safetensors.numpy import save_file as save_numpy
         from safetensors.torch import save_file
@@ -230,6 +249,27 @@ class HeadScorer(EncoderUser):
         )
 
 
+class TunedHeadScorer(HeadScorer):
+    """Full mode with the lexical channel kept: head mode's heads, TF-IDF, votes and
+    calibration over an encoder fine-tuned on the labels (fitting.train_full_scorer),
+    which the artifact holds in ``encoder/`` (a plain transformers model)."""
+
+    mode = "full"
+
+    def save(self, directory: Path) -> None:
+        super().save(directory)
+        target = directory / TUNED_ENCODER_DIR
+        self.encoder.model.save_pretrained(target)
+        self.encoder.tokenizer.save_pretrained(target)
+
+    @classmethod
+    def load(
+        cls, directory: Path, base_model: str, device: str | None, cache_dir: Path | None
+    ) -> HeadScorer:
+        """base_model (the encoder before fine-tuning) is unused: the artifact's own is read."""
+        return super().load(directory, str(Path(directory) / TUNED_ENCODER_DIR), device, cache_dir)
+
+
 class FullScorer:
     """A fine-tuned transformer (training/ml/finetune) behind the scorer interface."""
 
@@ -255,7 +295,19 @@ class FullScorer:
         self.classifier.save(directory / FINETUNE_DIR)
 
     @classmethod
-    def load(cls, directory: Path, device: str | None) -> FullScorer:
+    def load(
+        cls,
+        directory: Path,
+        base_model: str = "",
+        device: str | None = None,
+        cache_dir: Path | None = None,
+    ) -> FullScorer | HeadScorer:
+        """base_model and cache_dir are unused: the artifact holds the whole network.
+        An artifact with heads (full mode with the lexical channel) loads as a
+        TunedHeadScorer."""
         from .finetune import FineTunedClassifier
+
+        if (Path(directory) / HEAD_META).exists():
+            return TunedHeadScorer.load(directory, base_model, device, cache_dir)
 
         return cls(FineTunedClassifier.load(directory / FINETUNE_DIR, device=device))

@@ -29,8 +29,9 @@ import numpy as np
 from .data import Example, tag_specs_from_examples
 from .lexical import LexicalFeaturizer
 from .metrics import binarize, multilabel_metrics
+from .names import NameVote
 from .model import TrainConfig, facet_groups, lexical_config_for, split_validation, train_tagger
-from .sampling import QueryContext, rank, resolve
+from .query import QueryContext, rank, resolve
 from .thresholds import decide, tune_thresholds
 from .types import ProgressFn, TagSpec, report
 
@@ -71,6 +72,8 @@ class SimulationData:
     E_test: np.ndarray
     F_pool: np.ndarray | None  # fast-trainer features; None for the "tagger" trainer
     F_test: np.ndarray | None
+    # (n_pool, T) tags named in each pool text (names.NameVote), for the rare-tag search
+    N_pool: np.ndarray | None = None
 
     @property
     def tag_vocab(self) -> list[str]:
@@ -116,6 +119,7 @@ def prepare(
         E_test=E[len(pool) :],
         F_pool=None if F is None else F[: len(pool)],
         F_test=None if F is None else F[len(pool) :],
+        N_pool=NameVote.from_tags(tags, facet_groups(tags)).matrix([e.text for e in pool]),
     )
 
 
@@ -162,6 +166,7 @@ def _fit_fast(
 ) -> tuple[LinearTagger, np.ndarray]:
     """As train_tagger: fit on a validation split, tune per-tag thresholds there,
     then refit on every labeled product."""
+    assert data.F_pool is not None, "data for the fast trainer has features"
     F, Y = data.F_pool[labeled], data.Y_pool[labeled]
     tr, va = split_validation(len(labeled), config.val_fraction, seed)
     model = LinearTagger.fit(F[tr], Y[tr], config.ridge)
@@ -203,11 +208,13 @@ class _Round:
     def pool_proba(self, rows: np.ndarray) -> np.ndarray:
         if self.model is not None:
             return self.model.predict_proba([self.data.pool[i].text for i in rows])
+        assert self.data.F_pool is not None, "data for the fast trainer has features"
         return self.linear.predict_proba(self.data.F_pool[rows])
 
     def test_decisions(self) -> np.ndarray:
         if self.model is not None:
             return self.model.decide(self.model.predict_proba([e.text for e in self.data.test]))
+        assert self.data.F_test is not None, "data for the fast trainer has features"
         proba = self.linear.predict_proba(self.data.F_test)
         return decide(proba, self.thresholds, facet_groups(self.data.tags))
 
@@ -257,6 +264,8 @@ def simulate(
                 label_counts=data.Y_pool[labeled].sum(axis=0),
                 embeddings=data.E_pool[unlabeled],
                 groups=facet_groups(data.tags),
+                name_votes=None if data.N_pool is None else data.N_pool[unlabeled],
+                n_labeled=len(labeled),
             )
             ranking = rank(
                 config.strategy, ctx, config.batch, rng, exploration_share=config.exploration_share

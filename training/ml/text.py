@@ -12,11 +12,22 @@ _SCRIPT_OPEN_RE = re.compile(r"<(script|style)\b", re.IGNORECASE)
 _TAG_REST_RE = re.compile(r"[^<>]*>?")
 _WS_RE = re.compile(r"\s+")
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Invisible format characters that carry meaning and so survive cleaning: the
+# zero-width joiner (emoji sequences such as the family, Indic conjuncts), the
+# zero-width non-joiner (Persian words such as "mi-khaham", I want) and the tag
+# characters of subdivision flags. Variation selectors are marks, not format
+# characters, and stay anyway.
+# Every other non-printable character (NUL, bidi overrides, zero-width spaces)
+# still becomes a space; a soft hyphen, only a hyphenation hint, is dropped.
+_ZWNJ, _ZWJ, _SOFT_HYPHEN = "\u200c", "\u200d", "\u00ad"
+_TAG_CHARS = range(0xE0020, 0xE0080)
 
 
 def clean_text(value: str) -> str:
     """Strip HTML (dropping script/style bodies), unescape entities, apply
-    Unicode NFKC (full-width forms become half-width) and fold whitespace."""
+    Unicode NFKC (full-width forms become half-width), replace control and
+    invisible characters with spaces (keeping the meaningful joiners) and
+    fold whitespace."""
     if not value:
         return ""
     text = _drop_script_bodies(value)
@@ -25,8 +36,17 @@ def clean_text(value: str) -> str:
     # Unescaping can reveal markup that was entity-encoded; it stays inert text
     # for the model, and templates escape it on output.
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in text)
-    return _WS_RE.sub(" ", text).strip()
+    text = _WS_RE.sub(" ", text)
+    if not text.isprintable():  # rare: most text has nothing invisible left
+        text = _WS_RE.sub(" ", "".join(map(_keep, text)))
+    return text.strip()
+
+
+def _keep(ch: str) -> str:
+    """The character as cleaned text keeps it (see _ZWJ and the others above)."""
+    if ch.isprintable() or ch in (_ZWJ, _ZWNJ) or ord(ch) in _TAG_CHARS:
+        return ch
+    return "" if ch == _SOFT_HYPHEN else " "
 
 
 def _drop_script_bodies(value: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -13,6 +14,31 @@ DEFAULT_THRESHOLD = 0.5
 # Below this many validation positives a tag's own best threshold is noise; it
 # gets the threshold that is best for all such tags together.
 MIN_POSITIVES_FOR_OWN_THRESHOLD = 5
+# No threshold below this: at 0 a tag is selected on every product, whatever it scores.
+THRESHOLD_FLOOR = 0.02
+# Validation products that must carry a single-valued facet before it gets its own
+# threshold; below, it takes the one tuned on all facets together.
+MIN_FACET_SUPPORT = 5
+# Pseudo-count of the shrinkage: the F1 curve a threshold is tuned on, from n
+# positives (or facet products), is (n * own + k * parent) / (n + k), the parent
+# the facet's pooled curve (then that of all tags).
+SHRINKAGE = 5.0
+
+
+@dataclass(frozen=True)
+class ThresholdPolicy:
+    """How far thresholds trust the validation data they are tuned on."""
+
+    floor: float = THRESHOLD_FLOOR
+    min_positives: int = MIN_POSITIVES_FOR_OWN_THRESHOLD
+    min_facet_support: int = MIN_FACET_SUPPORT
+    shrinkage: float = SHRINKAGE
+
+    @classmethod
+    def legacy(cls, min_positives: int = MIN_POSITIVES_FOR_OWN_THRESHOLD) -> ThresholdPolicy:
+        """The rule before issue #17: no floor (single-valued facets could tune to
+        0.0), any support, no shrinkage. Kept for side-by-side benchmarks."""
+        return cls(floor=0.0, min_positives=min_positives, min_facet_support=1, shrinkage=0.0)
 
 
 def f1_over_grid(proba: np.ndarray, truth: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -62,53 +88,183 @@ def tune_thresholds(
     proba: np.ndarray,
     Y: np.ndarray,
     groups: Sequence[Sequence[int]] = (),
-    min_positives: int = MIN_POSITIVES_FOR_OWN_THRESHOLD,
+    min_positives: int | None = None,
     grid: np.ndarray = GRID,
+    policy: ThresholdPolicy | None = None,
+    facets: Sequence[str] | None = None,
 ) -> np.ndarray:
-    """(T,) thresholds maximising F1 on validation data.
+    """(T,) thresholds maximising F1 on validation data, under `policy`.
 
     - A tag outside a group gets the threshold that maximises its own F1 when it has
-      at least min_positives positives; the others share the threshold that
-      maximises their pooled F1.
+      at least min_positives positives, its F1 curve shrunk towards its facet's
+      pooled one (itself shrunk towards that of all free tags pooled); the others
+      share the threshold that maximises their pooled F1. `facets` names each column's facet
+      (None: one facet for all).
     - A group (a single-valued facet) is decided by argmax, and its best tag is kept
       only when its score reaches the group's threshold: one threshold per group,
-      tuned on the group's pooled F1 under that rule.
+      tuned on the group's pooled F1 under that rule when enough validation products
+      carry the facet (else the threshold of all groups pooled), its F1 curve
+      shrunk towards the pooled one.
+    - Nothing goes below policy.floor.
     """
+    policy = policy or ThresholdPolicy()
+    if min_positives is not None:
+        policy = replace(policy, min_positives=min_positives)
     Y = np.asarray(Y, dtype=bool)
     n_tags = proba.shape[1]
     thresholds = np.full(n_tags, DEFAULT_THRESHOLD, dtype=np.float32)
-    grouped = {j for g in groups for j in g}
-    free = np.array([j for j in range(n_tags) if j not in grouped], dtype=np.int64)
     if len(proba) == 0:
         return thresholds
-
+    free = free_columns(n_tags, groups)
     if len(free):
-        positives = Y[:, free].sum(axis=0)
-        own = free[positives >= min_positives]
-        rare = free[positives < min_positives]
-        for j in own:
-            thresholds[j] = _best(grid, f1_over_grid(proba[:, j], Y[:, j], grid))
-        if len(rare):
-            pooled = f1_over_grid(proba[:, rare], Y[:, rare], grid)
-            thresholds[rare] = _best(grid, pooled) if Y[:, rare].any() else DEFAULT_THRESHOLD
-
-    loose_grid = np.concatenate([[0.0], grid])
-    for group in groups:
-        g = np.asarray(group, dtype=np.int64)
-        sub = proba[:, g]
-        best = sub.argmax(axis=1)
-        top = sub[np.arange(len(sub)), best]
-        onehot = np.zeros_like(Y[:, g])
-        onehot[np.arange(len(sub)), best] = True
-        scores = np.array([_pooled_f1(onehot & (top >= t)[:, None], Y[:, g]) for t in loose_grid])
-        thresholds[g] = _best(loose_grid, scores) if Y[:, g].any() else DEFAULT_THRESHOLD
+        facet_of = list(facets) if facets is not None else [""] * n_tags
+        _tune_free(proba, Y, free, facet_of, policy, grid[grid >= policy.floor], thresholds)
+    if groups:
+        _tune_groups(proba, Y, groups, policy, _group_grid(grid, policy.floor), thresholds)
     return thresholds
 
 
-def _pooled_f1(pred: np.ndarray, truth: np.ndarray) -> float:
-    tp = (pred & truth).sum()
-    denom = 2 * tp + (pred & ~truth).sum() + (~pred & truth).sum()
-    return float(2 * tp / denom) if denom else 0.0
+def shrink(own: np.ndarray, parent: np.ndarray, n: float, strength: float) -> np.ndarray:
+    """(n * own + strength * parent) / (n + strength): own when strength is 0. Used
+    on F1 curves over the grid (not on thresholds): the threshold then maximises
+    an F1 that borrows from the parent's as much as the own data is thin, and
+    never lands on a cliff of its own curve that averaging two thresholds could
+    cross."""
+    if strength <= 0:
+        return own
+    return (n * own + strength * parent) / (n + strength)
+
+
+def _tune_free(
+    proba: np.ndarray,
+    Y: np.ndarray,
+    free: np.ndarray,
+    facet_of: Sequence[str],
+    policy: ThresholdPolicy,
+    grid: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    positives = Y[:, free].sum(axis=0)
+    own = free[positives >= policy.min_positives]
+    rare = free[positives < policy.min_positives]
+    if len(rare):
+        pooled = f1_over_grid(proba[:, rare], Y[:, rare], grid)
+        out[rare] = _best(grid, pooled) if Y[:, rare].any() else DEFAULT_THRESHOLD
+    if not len(own):
+        return
+    parents = _facet_curves(proba, Y, free, facet_of, policy, grid)
+    for j in own:
+        curve = f1_over_grid(proba[:, j], Y[:, j], grid)
+        parent = parents.get(facet_of[j], curve)
+        out[j] = _best(grid, shrink(curve, parent, float(Y[:, j].sum()), policy.shrinkage))
+
+
+def _facet_curves(
+    proba: np.ndarray,
+    Y: np.ndarray,
+    free: np.ndarray,
+    facet_of: Sequence[str],
+    policy: ThresholdPolicy,
+    grid: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Per facet, the F1 curve of its free tags pooled, shrunk towards the one of
+    all free tags pooled (only the tags with validation positives)."""
+    if policy.shrinkage <= 0:
+        return {}
+    seen = free[Y[:, free].any(axis=0)]
+    if not len(seen):
+        return {}
+    overall = f1_over_grid(proba[:, seen], Y[:, seen], grid)
+    by_facet: dict[str, list[int]] = {}
+    for j in seen:
+        by_facet.setdefault(facet_of[j], []).append(int(j))
+    return {
+        facet: shrink(
+            f1_over_grid(proba[:, cols], Y[:, cols], grid),
+            overall,
+            float(Y[:, cols].sum()),
+            policy.shrinkage,
+        )
+        for facet, cols in by_facet.items()
+    }
+
+
+def _group_grid(grid: np.ndarray, floor: float) -> np.ndarray:
+    """The grid of a group's threshold: from the floor; with no floor, from 0.0
+    (take the argmax whatever it scores), the legacy rule."""
+    if floor <= 0:
+        return np.concatenate([[0.0], grid])
+    return grid[grid >= floor]
+
+
+def _group_counts(proba: np.ndarray, Y: np.ndarray, g: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """(3, len(grid)) true positives, false positives and false negatives of the
+    argmax-then-threshold rule at each grid threshold."""
+    sub = proba[:, g]
+    best = sub.argmax(axis=1)
+    rows = np.arange(len(sub))
+    top = sub[rows, best]
+    correct = Y[rows, g[best]]
+    chosen = top[None, :] >= grid[:, None]
+    tp = (chosen & correct[None, :]).sum(axis=1)
+    fp = (chosen & ~correct[None, :]).sum(axis=1)
+    fn = int(Y[:, g].sum()) - tp
+    return np.stack([tp, fp, fn])
+
+
+def _f1_of_counts(counts: np.ndarray) -> np.ndarray:
+    tp, fp, fn = counts
+    denom = 2 * tp + fp + fn
+    return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+
+
+def _tune_groups(
+    proba: np.ndarray,
+    Y: np.ndarray,
+    groups: Sequence[Sequence[int]],
+    policy: ThresholdPolicy,
+    grid: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """One threshold per single-valued facet (see tune_thresholds)."""
+    arrays = [np.asarray(group, dtype=np.int64) for group in groups]
+    counts = [_group_counts(proba, Y, g, grid) for g in arrays]
+    support = [int(Y[:, g].any(axis=1).sum()) for g in arrays]
+    pooled = np.zeros((3, len(grid)), dtype=np.int64)
+    for c, n in zip(counts, support, strict=True):
+        if n:
+            pooled += c
+    parent = _f1_of_counts(pooled)
+    for g, c, n in zip(arrays, counts, support, strict=True):
+        if n == 0:
+            out[g] = DEFAULT_THRESHOLD
+        elif n < policy.min_facet_support:
+            out[g] = _best(grid, parent)
+        else:
+            out[g] = _best(grid, shrink(_f1_of_counts(c), parent, n, policy.shrinkage))
+
+
+def cap_per_facet(
+    selected: np.ndarray,
+    proba: np.ndarray,
+    facets: Sequence[Sequence[int]],
+    cap: int,
+    exempt: np.ndarray | None = None,
+) -> np.ndarray:
+    """The selection with at most `cap` tags per facet and product, the
+    best-scoring of those selected; selections marked in `exempt` (n, T) are
+    kept and not counted."""
+    out = np.array(selected, dtype=bool, copy=True)
+    capped = out if exempt is None else out & ~exempt
+    rows = np.arange(len(out))[:, None]
+    for facet in facets:
+        f = np.asarray(facet, dtype=np.int64)
+        if len(f) <= cap or not len(out):
+            continue
+        ranked = np.argsort(-np.where(capped[:, f], proba[:, f], -np.inf), axis=1, kind="stable")
+        drop = f[ranked[:, cap:]]
+        out[rows, drop] &= ~capped[rows, drop]
+    return out
 
 
 def decide(
@@ -133,3 +289,11 @@ def facet_groups(tags: Sequence[TagSpec]) -> list[list[int]]:
         if tag.single_valued:
             groups.setdefault(tag.facet, []).append(j)
     return list(groups.values())
+
+
+def facet_columns(tags: Sequence[TagSpec]) -> list[list[int]]:
+    """The columns of every facet, single-valued or not."""
+    facets: dict[str, list[int]] = {}
+    for j, tag in enumerate(tags):
+        facets.setdefault(tag.facet, []).append(j)
+    return list(facets.values())

@@ -6,6 +6,12 @@ Raw cosines of a sentence encoder are not probabilities and are only comparable
 within a facet, so the score combines an absolute part (how similar at all) with
 a relative one (how far behind the facet's best tag), through a sigmoid. A name or
 alias written in the text is strong, explicit evidence and lifts the score.
+
+Without labels nothing tunes the decision, so it is kept narrow: at most
+MAX_PER_FACET tags per facet (best first; single-valued facets one), and where
+the encoder cannot read a text (most of its tokens unknown to it, as Chinese is
+to all-MiniLM-L6-v2) similarity is not trusted and only name/alias matches can be
+selected.
 """
 
 from __future__ import annotations
@@ -16,10 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .artifacts import read_json, write_json
-from .encoder import default_base_model
+from .artifacts import read_json, read_tags, write_json
 from .evidence import alias_spans
-from .model import TaggerModel, facet_groups
 from .scorers import EncoderUser
 from .types import ProgressFn, TagSpec
 
@@ -38,6 +42,29 @@ RELATIVE_WEIGHT = 1.0
 # score in [MATCH_FLOOR, 1], the others in [0, MATCH_FLOOR].
 MATCH_FLOOR = 0.75
 THRESHOLD = 0.5
+# A text whose share of unknown tokens exceeds this is unreadable to the encoder:
+# its similarity scores are scaled by UNREADABLE_WEIGHT, which keeps them ranked
+# but below THRESHOLD (MATCH_FLOOR * UNREADABLE_WEIGHT < THRESHOLD).
+MAX_UNKNOWN_SHARE = 0.25
+UNREADABLE_WEIGHT = 0.5
+MAX_PER_FACET = 2
+DEFAULT_CALIBRATION = {
+    "spread": SPREAD,
+    "slope": SLOPE,
+    "relative_weight": RELATIVE_WEIGHT,
+    "match_floor": MATCH_FLOOR,
+    "max_unknown_share": MAX_UNKNOWN_SHARE,
+    "unreadable_weight": UNREADABLE_WEIGHT,
+    "max_per_facet": MAX_PER_FACET,
+}
+# The rules before issue #17 (no cap, similarity trusted in every language), for
+# side-by-side benchmarks.
+LEGACY_CALIBRATION = {
+    **DEFAULT_CALIBRATION,
+    "max_unknown_share": 1.0,
+    "unreadable_weight": 1.0,
+    "max_per_facet": 0,
+}
 
 
 def tag_prompts(tag: TagSpec) -> list[str]:
@@ -51,6 +78,7 @@ def tag_prompts(tag: TagSpec) -> list[str]:
 
 class ZeroShotScorer(EncoderUser):
     mode = "zero_shot"
+    threshold = THRESHOLD  # every tag's decision threshold: there is nothing to tune it on
 
     def __init__(
         self,
@@ -68,13 +96,20 @@ class ZeroShotScorer(EncoderUser):
         self.tags = list(tags)
         self.prompt_embeddings = prompt_embeddings.astype(np.float32)
         self.prompt_tag = prompt_tag.astype(np.int64)
-        self.calibration = calibration or {
-            "spread": SPREAD,
-            "slope": SLOPE,
-            "relative_weight": RELATIVE_WEIGHT,
-            "match_floor": MATCH_FLOOR,
-        }
+        # Artifacts from before a setting existed get its default.
+        self.calibration = {**DEFAULT_CALIBRATION, **(calibration or {})}
         self.groups = _facets(self.tags)
+
+    @property
+    def max_per_facet(self) -> int | None:
+        """Read by TaggerModel.decide: at most this many tags per facet (None: any)."""
+        return int(self.calibration["max_per_facet"]) or None
+
+    @property
+    def cap_exempt_from(self) -> float:
+        """Read by TaggerModel.decide: scores from here up are name/alias matches,
+        explicit evidence that the cap does not count or remove."""
+        return float(self.calibration["match_floor"])
 
     def similarities(self, E: np.ndarray) -> np.ndarray:
         """(n, T) best cosine between each text and each tag's prompts."""
@@ -103,8 +138,11 @@ class ZeroShotScorer(EncoderUser):
         for i, text in enumerate(texts):
             for j, tag in enumerate(self.tags):
                 matched[i, j] = bool(alias_spans(text, tag))
-        floor = self.calibration["match_floor"]
-        proba = np.where(matched, floor + (1.0 - floor) * proba, floor * proba)
+        c = self.calibration
+        floor = c["match_floor"]
+        unreadable = self.encoder.unknown_share(texts, self.max_length) > c["max_unknown_share"]
+        similarity = floor * proba * np.where(unreadable, c["unreadable_weight"], 1.0)[:, None]
+        proba = np.where(matched, floor + (1.0 - floor) * proba, similarity)
         return proba.astype(np.float32), None
 
     def save(self, directory: Path) -> None:
@@ -124,19 +162,42 @@ class ZeroShotScorer(EncoderUser):
         )
 
     @classmethod
+    def build(
+        cls,
+        tags: Sequence[TagSpec],
+        base_model: str,
+        device: str | None = None,
+        cache_dir: Path | None = None,
+        calibration: dict | None = None,
+    ) -> ZeroShotScorer:
+        """Embed every tag's prompts with base_model (model.build_zero_shot wraps the
+        result in a TaggerModel); calibration overrides DEFAULT_CALIBRATION."""
+        tags = list(tags)
+        prompts: list[str] = []
+        prompt_tag: list[int] = []
+        for j, tag in enumerate(tags):
+            for prompt in tag_prompts(tag):
+                prompts.append(prompt)
+                prompt_tag.append(j)
+        user = EncoderUser(base_model, device=device)
+        embeddings = user.encoder.embed(prompts)
+        scorer = cls(
+            base_model, tags, embeddings, np.asarray(prompt_tag), device=device,
+            cache_dir=cache_dir, calibration=calibration,
+        )  # fmt: skip
+        scorer._encoder = user.encoder
+        scorer.precision = user.encoder.precision
+        return scorer
+
+    @classmethod
     def load(
         cls, directory: Path, base_model: str, device: str | None, cache_dir: Path | None
     ) -> ZeroShotScorer:
         from safetensors.numpy import load_file
 
-        from .model import TAGS_FILE
-
         arrays = load_file(str(directory / ZERO_SHOT_WEIGHTS))
         meta = read_json(directory / ZERO_SHOT_META)
-        tags = [
-            TagSpec(t["key"], t["facet"], t["name"], tuple(t["aliases"]), t["single_valued"])
-            for t in read_json(directory / TAGS_FILE)
-        ]
+        tags = read_tags(directory)
         return cls(
             base_model,
             tags,
@@ -157,33 +218,3 @@ def _facets(tags: Sequence[TagSpec]) -> list[list[int]]:
     for j, tag in enumerate(tags):
         groups.setdefault(tag.facet, []).append(j)
     return [g for g in groups.values() if len(g) > 1]
-
-
-def build_zero_shot(
-    tags: Sequence[TagSpec],
-    base_model: str | None = None,
-    device: str | None = None,
-    cache_dir: Path | None = None,
-) -> TaggerModel:
-    """A TaggerModel (mode "zero_shot") that needs no labels."""
-    tags = list(tags)
-    if not tags:
-        raise ValueError("no tags to score")
-    base_model = base_model or default_base_model()
-    prompts: list[str] = []
-    prompt_tag: list[int] = []
-    for j, tag in enumerate(tags):
-        for prompt in tag_prompts(tag):
-            prompts.append(prompt)
-            prompt_tag.append(j)
-    user = EncoderUser(base_model, device=device)
-    embeddings = user.encoder.embed(prompts)
-    scorer = ZeroShotScorer(
-        base_model, tags, embeddings, np.asarray(prompt_tag), device=device, cache_dir=cache_dir
-    )
-    scorer._encoder = user.encoder
-    scorer.precision = user.encoder.precision
-    thresholds = np.full(len(tags), THRESHOLD, dtype=np.float32)
-    model = TaggerModel("zero_shot", base_model, tags, thresholds, scorer)
-    model.groups = facet_groups(tags)
-    return model

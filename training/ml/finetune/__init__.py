@@ -4,8 +4,8 @@ Importing this package does not import torch; the training and inference code
 imports it inside functions.
 """
 
+from .batching import LengthBucketBatchSampler
 from .classifier import FineTunedClassifier
-from .sampling import LengthBucketBatchSampler
 from .trainer import FineTuneConfig, finetune
 from .weighting import EarlyStopping, compute_pos_weight, initial_bias, micro_f1
 

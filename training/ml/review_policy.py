@@ -1,0 +1,309 @@
+"""What the review page pre-ticks and which key reaches each tag, on plain data.
+
+The review page (annotation/views/review.py) and the review-effort bench
+(bench/review_effort.py) both call `layout`, so the bench replays exactly what a
+reviewer sees. Two policies:
+
+- OLD, the rule before issue #13: a tag the model selected (at or above its
+  threshold) is ticked; shown are the selected and decided tags plus the best two
+  runners-up per facet; only the first nine rows get a number key.
+- NEW: a tag is ticked only when it is likely right. With a trained model,
+  whose scores are calibrated probabilities, the candidates at or above their
+  own thresholds (in a single-valued facet only its best one, so the facet may
+  stay empty) are ticked best first for as long as the mean score of the ticked
+  set, its expected precision, stays at or above the precision target. A zero-shot model has no labels to calibrate on, so it
+  ticks only tags whose name or an alias the text spells out, and not a name that
+  several tags share (`names_tag`). The model's other
+  selections stay on the page unticked, ordered by score, and every shown row gets
+  a key: 1-9, then the letters that no other shortcut uses.
+
+`review_keys` counts the keys a reviewer needs to turn the pre-ticked set into
+the true one: a shown tag's key, else `/` plus the characters the autocomplete
+needs plus Enter (`search_keys`), and Enter to submit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+NUMBER_KEYS = "123456789"
+# 0 is "no tags apply", s skip, u undo; the rest of the alphabet is free.
+LETTER_KEYS = "abcdefghijklmnopqrtvwxyz"
+ALL_KEYS = NUMBER_KEYS + LETTER_KEYS
+DEFAULT_PRECISION = 0.9
+# Undecided candidates below the model's own selection shown per facet, and the
+# lowest score worth showing; the rest are reachable through the search.
+RUNNERS_UP_PER_FACET = 2
+RUNNER_UP_MIN_SCORE = 0.15
+
+
+class Policy(StrEnum):
+    OLD = "old"
+    NEW = "new"
+
+
+class Reason(StrEnum):
+    """Why a row is ticked, in words the page can show."""
+
+    APPROVED = "approved"  # a person approved it before
+    ABOVE_BAR = "above_bar"  # its calibrated score clears the precision target
+    NAMED = "named"  # its name or an alias is written in the text
+    SELECTED = "selected"  # the model selected it (the old rule)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One tag the page could show for a product."""
+
+    tag: str  # the tag's key ("facet:value") or any stable id
+    facet: str
+    single_valued: bool
+    score: float | None  # None: not scored (e.g. added by a person)
+    selected: bool = False  # the model's own decision (at or above its threshold)
+    threshold: float | None = None
+    named: bool = False  # its name or an alias occurs in the product text
+    state: str | None = None  # "approved", "rejected" or None (undecided)
+
+
+@dataclass(frozen=True)
+class Row:
+    candidate: Candidate
+    ticked: bool
+    reason: Reason | None
+    key: str | None
+
+
+def shared_forms(names: Iterable[str]) -> set[str]:
+    """The names (casefolded) that more than one tag of the taxonomy carries."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for name in names:
+        form = name.casefold().strip()
+        (shared if form in seen else seen).add(form)
+    return shared
+
+
+def names_tag(text: str, spans: Iterable[tuple[int, int]], shared: set[str]) -> bool:
+    """Whether the name matches `spans` of `text` name the tag unambiguously: a
+    match that is also another tag's name ("女" for both 适用性别 and 适用对象)
+    does not say which tag is meant."""
+    return any(end > start and text[start:end].casefold() not in shared for start, end in spans)
+
+
+def _likely(candidate: Candidate, zero_shot: bool) -> Reason | None:
+    """Whether one undecided candidate may be ticked under the new rule, facets
+    and the precision target aside."""
+    if candidate.score is None:
+        return None
+    if zero_shot:
+        return Reason.NAMED if candidate.named else None
+    threshold = candidate.threshold if candidate.threshold is not None else 0.5
+    return Reason.ABOVE_BAR if candidate.score >= threshold else None
+
+
+def _within_precision(scored: list[float], precision: float) -> int:
+    """How many of the scores, best first, keep their mean at or above `precision`."""
+    total = 0.0
+    for n, score in enumerate(sorted(scored, reverse=True), start=1):
+        if (total + score) / n < precision:
+            return n - 1
+        total += score
+    return len(scored)
+
+
+def _order(candidates: Iterable[Candidate], facet_order: Sequence[str] | None) -> list[Candidate]:
+    items = list(candidates)
+    facets = list(dict.fromkeys(facet_order or sorted({c.facet for c in items})))
+    for c in items:
+        if c.facet not in facets:
+            facets.append(c.facet)
+    rank = {f: i for i, f in enumerate(facets)}
+    return sorted(
+        items, key=lambda c: (rank[c.facet], c.score is None, -(c.score or 0.0), c.tag.casefold())
+    )
+
+
+def _ticks(items: Sequence[Candidate], policy: Policy, zero_shot: bool) -> list[Reason | None]:
+    """Per candidate of one facet (best score first), why it is ticked (None: not)."""
+    reasons: list[Reason | None] = []
+    for c in items:
+        if c.state == "approved":
+            reasons.append(Reason.APPROVED)
+        elif c.state is not None:
+            reasons.append(None)
+        elif policy is Policy.OLD:
+            reasons.append(Reason.SELECTED if c.selected else None)
+        else:
+            reasons.append(_likely(c, zero_shot))
+    if policy is Policy.NEW and items and items[0].single_valued:
+        # One at most: a person's approval wins, else the best candidate that clears.
+        keep = next((i for i, r in enumerate(reasons) if r is Reason.APPROVED), None)
+        if keep is None:
+            keep = next((i for i, r in enumerate(reasons) if r is not None), None)
+        reasons = [r if i == keep else None for i, r in enumerate(reasons)]
+    return reasons
+
+
+def _shown(items: Sequence[Candidate], reasons: Sequence[Reason | None]) -> list[bool]:
+    """Every ticked, selected or decided candidate, plus the best few runners-up."""
+    shown, runners_up = [], 0
+    for c, reason in zip(items, reasons, strict=True):
+        if reason is not None or c.selected or c.state is not None:
+            shown.append(True)
+        elif (
+            runners_up < RUNNERS_UP_PER_FACET
+            and c.score is not None
+            and c.score >= RUNNER_UP_MIN_SCORE
+        ):
+            shown.append(True)
+            runners_up += 1
+        else:
+            shown.append(False)
+    return shown
+
+
+def _keep_precision(
+    facets: Sequence[Sequence[Candidate]], reasons: list[list[Reason | None]], precision: float
+) -> None:
+    """Untick the model's candidates, lowest score first, until the ticked set's
+    expected precision (its mean calibrated score) reaches `precision`."""
+    ticked = [
+        (c.score or 0.0, f, i)
+        for f, (items, facet_reasons) in enumerate(zip(facets, reasons, strict=True))
+        for i, (c, reason) in enumerate(zip(items, facet_reasons, strict=True))
+        if reason is Reason.ABOVE_BAR
+    ]
+    ticked.sort(key=lambda t: -t[0])
+    keep = _within_precision([score for score, _, _ in ticked], precision)
+    for _, f, i in ticked[keep:]:
+        reasons[f][i] = None
+
+
+def layout(
+    candidates: Iterable[Candidate],
+    policy: Policy = Policy.NEW,
+    precision: float = DEFAULT_PRECISION,
+    zero_shot: bool = False,
+    facet_order: Sequence[str] | None = None,
+) -> tuple[list[Row], int]:
+    """(the rows the page shows, in page order, with tick, reason and key; how many
+    candidates were left off). Facets come in `facet_order` (default: by name),
+    tags inside a facet by score, best first."""
+    ordered = _order(candidates, facet_order)
+    facets: list[list[Candidate]] = []
+    for c in ordered:
+        if not facets or facets[-1][0].facet != c.facet:
+            facets.append([])
+        facets[-1].append(c)
+    reasons = [_ticks(items, policy, zero_shot) for items in facets]
+    if policy is Policy.NEW and not zero_shot:
+        _keep_precision(facets, reasons, precision)
+    rows: list[Row] = []
+    hidden = 0
+    for items, facet_reasons in zip(facets, reasons, strict=True):
+        shown = _shown(items, facet_reasons)
+        for c, reason, visible in zip(items, facet_reasons, shown, strict=True):
+            if visible:
+                rows.append(Row(c, reason is not None, reason, None))
+            else:
+                hidden += 1
+    keys = NUMBER_KEYS if policy is Policy.OLD else ALL_KEYS
+    return [replace(r, key=keys[i] if i < len(keys) else None) for i, r in enumerate(rows)], hidden
+
+
+# -- the keys a review takes ---------------------------------------------------------
+
+
+def _toggle_cost(position: int, rows: Sequence[Row]) -> int:
+    """Keys to toggle the shown row at `position`: its key, else `/`, Shift+Tab
+    back from the search box to it, and Space."""
+    if rows[position].key is not None:
+        return 1
+    return 1 + (len(rows) - position) + 1
+
+
+def review_keys(
+    rows: Sequence[Row], truth: Iterable[str], search_keys: Callable[[str], int]
+) -> int:
+    """Keys to submit exactly `truth` from the shown rows: a toggle per wrong tick
+    and per missing true tag (ticking a tag of a single-valued facet unticks its
+    sibling, as the page does), `search_keys(tag)` for a true tag not shown, and
+    Enter. search_keys counts `/`, the characters typed and Enter."""
+    truth = set(truth)
+    position = {r.candidate.tag: i for i, r in enumerate(rows)}
+    ticked = {r.candidate.tag for r in rows if r.ticked}
+    single = {r.candidate.facet for r in rows if r.candidate.single_valued}
+    keys = 1  # Enter
+    released: set[str] = set()
+    for tag in sorted(truth - ticked):
+        i = position.get(tag)
+        cost = search_keys(tag)
+        if i is not None:
+            cost = min(cost, _toggle_cost(i, rows))
+            facet = rows[i].candidate.facet
+            if facet in single:
+                released |= {
+                    r.candidate.tag for r in rows if r.ticked and r.candidate.facet == facet
+                }
+        keys += cost
+    for tag in sorted(ticked - truth - released):
+        keys += _toggle_cost(position[tag], rows)
+    return keys
+
+
+def corrections(rows: Sequence[Row], truth: Iterable[str]) -> int:
+    """Tags whose pre-ticked state differs from the truth."""
+    ticked = {r.candidate.tag for r in rows if r.ticked}
+    return len(ticked ^ set(truth))
+
+
+# -- the autocomplete's key cost -------------------------------------------------------
+
+
+def _rank(name: str, query: str) -> int | None:
+    """tagsearch.js rankNames on one name: exact, prefix, word prefix, substring."""
+    if name == query:
+        return 0
+    if name.startswith(query):
+        return 1
+    if f" {query}" in name or f"-{query}" in name:
+        return 2
+    if query in name:
+        return 3
+    return None
+
+
+def search_costs(tags: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """Per tag (key, name), the keys to add it through the search box: `/`, the
+    shortest prefix of its name that makes it the first hit (ranked as
+    tagsearch.js ranks names: rank, then shorter name, then key), and Enter; when
+    no prefix does, the whole name plus an ArrowDown per tag ahead of it."""
+    folded = [(key, name.casefold().strip()) for key, name in tags]
+    costs: dict[str, int] = {}
+    for key, name in folded:
+        best: int | None = None
+        for length in range(1, len(name) + 1):
+            query = name[:length].strip()
+            if not query:
+                continue
+            ahead = 0
+            own = _rank(name, query)
+            for other_key, other in folded:
+                if other_key == key:
+                    continue
+                rank = _rank(other, query)
+                if rank is None or own is None:
+                    continue
+                if (rank, len(other), other_key) < (own, len(name), key):
+                    ahead += 1
+                    if length < len(name):
+                        break
+            if ahead == 0:
+                best = length
+                break
+            if length == len(name):
+                best = length + ahead
+        costs[key] = 1 + (best if best is not None else len(name)) + 1
+    return costs
