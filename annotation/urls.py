@@ -1,11 +1,10 @@
 from django.urls import path
 
-from annotation.views import dashboard, imports, products, review, taxonomy
+from annotation.views import account, imports, products, review, taxonomy
 
 app_name = "annotation"
 urlpatterns = [
-    path("", dashboard.dashboard, name="dashboard"),
-    path("dashboard/training/", dashboard.training_progress, name="training_progress"),
+    path("account/api/", account.api_access, name="api_access"),
     path("review/", review.review_page, name="review"),
     path("review/submit/", review.submit, name="review_submit"),
     path("review/skip/", review.skip, name="review_skip"),
@@ -20,8 +19,11 @@ urlpatterns = [
     path("taxonomy/tags/<int:tag_id>/", taxonomy.tag_detail, name="taxonomy_tag"),
     path("taxonomy/tags/<int:tag_id>/rename/", taxonomy.rename, name="taxonomy_rename"),
     path("taxonomy/tags/<int:tag_id>/merge/", taxonomy.merge, name="taxonomy_merge"),
+    path("taxonomy/tags/<int:tag_id>/unmerge/", taxonomy.unmerge, name="taxonomy_unmerge"),
     path("taxonomy/tags/<int:tag_id>/deprecate/", taxonomy.deprecate, name="taxonomy_deprecate"),
     path("taxonomy/tags/<int:tag_id>/aliases/", taxonomy.aliases, name="taxonomy_aliases"),
     path("taxonomy/tags/<int:tag_id>/names/", taxonomy.display_names, name="taxonomy_names"),
     path("import/", imports.import_view, name="import"),
+    path("import/<int:batch_id>/", imports.import_batch, name="import_batch"),
+    path("import/<int:batch_id>/progress/", imports.import_progress, name="import_progress"),
 ]

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/load.py --reviewers 20 --seconds 60 --json bench/out/load.json
     .venv/bin/python bench/load.py --reviewers 20 --seconds 60 --reuse-db
+    .venv/bin/python bench/load.py --reviewers 20 --seconds 60 --conflicts
 
 On loopback: PostgreSQL (database `tagger_load`, dropped and rebuilt unless
 --reuse-db), Redis (broker db 12, cache db 13), gunicorn (4 workers x 4 threads)
@@ -17,10 +18,18 @@ then one unchecked), as a browser without JavaScript does; the redirect's next
 page confirms "Saved". Meanwhile an admin starts a training from the models
 page and the full catalogue is queued for re-scoring (score_catalog).
 
+With --conflicts, reviewers also try to overwrite each other: after each claim,
+now and then (--conflict-share) a reviewer posts a submit for a product another
+reviewer holds (rejecting every tag that reviewer was shown), as a stale tab or
+a hostile client would. Leases are the law, so every such submit must be
+refused (409); one that is accepted is an "accepted overwrite", counted from
+the answers and from the database (events by the intruder on that product).
+
 Afterwards the database is checked: no product reviewed by two reviewers, and
 no lease windows (as the clients saw them) overlapping between two reviewers;
-every decision whose submit was accepted is in ReviewEvent and ProductTag.
-Prints a summary and writes the JSON.
+every decision whose submit was accepted is in ReviewEvent and ProductTag, and
+no queue entry counts more reviews than it needs. Prints a summary and writes
+the JSON.
 """
 
 import argparse
@@ -124,11 +133,28 @@ class Submission:
 
 
 @dataclass
+class Intrusion:
+    """A submit for a product another reviewer held when it was chosen."""
+
+    reviewer: str
+    product: int
+    holder: str
+    status: int
+    accepted: bool  # redirected as saved instead of refused with 409
+    # The holder had not yet sent their own submit when the answer came back.
+    while_held: bool
+
+
+@dataclass
 class Stats:
     claim_ms: list[float] = field(default_factory=list)
     submit_ms: list[float] = field(default_factory=list)
+    conflict_ms: list[float] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     submissions: list[Submission] = field(default_factory=list)
+    intrusions: list[Intrusion] = field(default_factory=list)
+    # product -> (holder, tags shown to them): what intruders aim at
+    held: dict[int, tuple[str, list[int]]] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     crashes: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -156,17 +182,51 @@ def _confirm(page: str, pending: Submission | None) -> None:
 
 
 def reviewer(
-    name: str, web: WebSession, deadline: float, think: float, seed: int, stats: Stats
+    name: str,
+    web: WebSession,
+    deadline: float,
+    think: float,
+    seed: int,
+    stats: Stats,
+    conflict_share: float = 0.0,
 ) -> None:
     try:
-        _review_until(name, web, deadline, think, seed, stats)
+        _review_until(name, web, deadline, think, seed, stats, conflict_share)
     except Exception as exc:  # a client crash is a finding, reported with the results
         with stats.lock:
             stats.crashes.append(f"{name}: {type(exc).__name__}: {exc}")
 
 
+def _intrude(name: str, web: WebSession, rng: random.Random, stats: Stats) -> None:
+    """Submit a product another reviewer holds, rejecting every tag they were
+    shown (always a valid decision set, so only the lease can refuse it)."""
+    with stats.lock:
+        targets = [(p, held) for p, held in stats.held.items() if held[0] != name]
+    if not targets:
+        return
+    product, (holder, shown) = rng.choice(targets)
+    fields = [("product", str(product))] + [("shown", str(t)) for t in shown]
+    if not shown:
+        fields.append(("none_apply", "1"))
+    answer = web.post("/review/submit/", fields)
+    accepted = answer.status == 302
+    with stats.lock:
+        still_held = stats.held.get(product, ("", []))[0] == holder
+        stats.conflict_ms.append(answer.elapsed_ms)
+        stats.statuses[f"conflict {answer.status}"] += 1
+        stats.intrusions.append(
+            Intrusion(name, product, holder, answer.status, accepted, while_held=still_held)
+        )
+
+
 def _review_until(
-    name: str, web: WebSession, deadline: float, think: float, seed: int, stats: Stats
+    name: str,
+    web: WebSession,
+    deadline: float,
+    think: float,
+    seed: int,
+    stats: Stats,
+    conflict_share: float = 0.0,
 ) -> None:
     rng = random.Random(seed)
     pending: Submission | None = None
@@ -185,11 +245,20 @@ def _review_until(
             return  # the queue has nothing left for this reviewer
         product, decisions = form
         claim = Claim(name, product, held_from=time.time())
+        if conflict_share:
+            with stats.lock:
+                stats.held[product] = (name, list(decisions))
         time.sleep(think * rng.uniform(0.5, 1.5))
+        if conflict_share and rng.random() < conflict_share:
+            _intrude(name, web, rng, stats)
         fields = [("product", str(product))]
         fields += [("shown", str(t)) for t in decisions]
         fields += [("tag", str(t)) for t, approved in decisions.items() if approved]
+        if not decisions:
+            fields.append(("none_apply", "1"))  # nothing shown: say so explicitly (key 0)
         claim.held_until = time.time()
+        with stats.lock:
+            stats.held.pop(product, None)
         answer = web.post("/review/submit/", fields)
         accepted = answer.status == 302 and answer.location.endswith("/review/")
         pending = Submission(name, product, decisions, answer.status, accepted)
@@ -255,7 +324,7 @@ def check(stats: Stats, since: float) -> dict:
     from datetime import UTC, datetime
 
     from django.contrib.auth.models import User
-    from django.db.models import Count
+    from django.db.models import Count, F
 
     from annotation.models import Product, ProductTag, QueueEntry, ReviewEvent
     from annotation.services.queue import REVIEW_ACTIONS
@@ -282,7 +351,17 @@ def check(stats: Stats, since: float) -> dict:
     reviewed_by_two = (
         events.values("product").annotate(n=Count("user", distinct=True)).filter(n__gt=1).count()
     )
-    over_counted = QueueEntry.objects.filter(reviews_done__gt=1).count()
+    over_counted = QueueEntry.objects.filter(reviews_done__gt=F("reviews_needed")).count()
+    # Intruders' submits that the server took: from the answers, and from the
+    # record (an event by the intruder on the product they aimed at).
+    overwrites_answered = sum(1 for i in stats.intrusions if i.accepted)
+    overwrites_recorded = sum(
+        1
+        for i in stats.intrusions
+        if events.filter(
+            user_id=User.objects.get(username=i.reviewer).pk, product_id=i.product
+        ).exists()
+    )
 
     users = dict(User.objects.filter(username__startswith="load-").values_list("username", "pk"))
     lost, lost_examples = 0, []
@@ -316,6 +395,12 @@ def check(stats: Stats, since: float) -> dict:
         "accepted_submits": len(accepted),
         "accepted_not_confirmed": sum(1 for s in accepted if s.confirmed is False),
         "refused_submits": sum(1 for s in stats.submissions if s.refused),
+        "conflicting_submits": len(stats.intrusions),
+        "conflicting_submits_while_held": sum(1 for i in stats.intrusions if i.while_held),
+        "conflicting_submits_refused_409": sum(1 for i in stats.intrusions if i.status == 409),
+        "accepted_overwrites": max(overwrites_answered, overwrites_recorded),
+        "accepted_overwrites_answered": overwrites_answered,
+        "accepted_overwrites_recorded": overwrites_recorded,
     }
 
 
@@ -423,10 +508,11 @@ def run(args: argparse.Namespace, zero_shot_id: int, names: list[str]) -> dict:
         since = time.time()
         background = {} if args.no_background else start_background(admin, zero_shot_id)
         deadline = time.monotonic() + args.seconds
+        conflict_share = args.conflict_share if args.conflicts else 0.0
         threads = [
             threading.Thread(
                 target=reviewer,
-                args=(n, s, deadline, args.think_seconds, args.seed + i, stats),
+                args=(n, s, deadline, args.think_seconds, args.seed + i, stats, conflict_share),
                 daemon=True,  # Ctrl-C ends the run; the finally below stops the services
             )
             for i, (n, s) in enumerate(zip(names, sessions, strict=True))
@@ -480,6 +566,17 @@ def main() -> None:
         "--no-background", action="store_true", help="no training, no re-score (a baseline)"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--conflicts",
+        action="store_true",
+        help="reviewers also submit products leased to others (each must be refused)",
+    )
+    parser.add_argument(
+        "--conflict-share",
+        type=float,
+        default=0.3,
+        help="with --conflicts: the share of claims after which a reviewer also intrudes",
+    )
     args = parser.parse_args()
 
     ensure_database(args.database_url, rebuild=not args.reuse_db)
@@ -523,6 +620,10 @@ def main() -> None:
         "p95_submit_ms": _percentile(stats.submit_ms, 0.95),
         "p99_submit_ms": _percentile(stats.submit_ms, 0.99),
         "max_submit_ms": _percentile(stats.submit_ms, 1.0),
+        "conflicts": args.conflicts,
+        "conflict_share": args.conflict_share if args.conflicts else 0.0,
+        "p50_conflict_ms": _percentile(stats.conflict_ms, 0.50),
+        "p95_conflict_ms": _percentile(stats.conflict_ms, 0.95),
         "mean_claim_ms": round(statistics.fmean(stats.claim_ms), 1) if stats.claim_ms else None,
         "mean_submit_ms": round(statistics.fmean(stats.submit_ms), 1) if stats.submit_ms else None,
         "submits_per_second": round(accepted / outcome["elapsed_seconds"], 2),
@@ -549,6 +650,13 @@ def main() -> None:
         f"{result['double_assignments']} double assignments, "
         f"{result['lost_decisions']} lost decisions, background {result['background']}"
     )
+    if args.conflicts:
+        print(
+            f"{result['conflicting_submits']} conflicting submits "
+            f"({result['conflicting_submits_while_held']} while held), "
+            f"{result['conflicting_submits_refused_409']} refused with 409, "
+            f"{result['accepted_overwrites']} accepted overwrites"
+        )
     print(f"cpu {result['cpu']}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2, default=str) + "\n")

@@ -64,7 +64,7 @@ def drop_schema(models: list) -> None:
             editor.delete_model(model)
 
 
-def timed(label: str, results: dict, fn, *args, **kwargs):  # noqa: ANN001, ANN201
+def timed(label: str, results: dict, fn, *args, **kwargs):
     start = time.perf_counter()
     value = fn(*args, **kwargs)
     results[label] = round(time.perf_counter() - start, 3)
@@ -134,7 +134,7 @@ def build_catalogue(n_products: int, n_tags: int, per_product: int, seed: int) -
     product_ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
     tag_ids = [t.pk for t in tags]
 
-    def suggestion_rows():  # noqa: ANN202
+    def suggestion_rows():
         for pid in product_ids:
             chosen = rng.choice(n_tags, size=per_product, replace=False)
             for t, score in zip(chosen, rng.random(per_product), strict=True):

@@ -57,14 +57,13 @@ def main() -> None:
     from annotation.models import Product
     from training.models import ModelVersion
     from training.services import scoring, versions
-    from training.services.datasets import model_text
 
     version = ModelVersion.objects.filter(mode="zero_shot").exclude(status="failed").first()
     if version is None:
         raise SystemExit("no zero-shot version: run bench/load.py first")
     model = versions.load_model(version)
     products = list(Product.objects.order_by("-pk")[: args.products + 8])
-    texts = [model_text(p) for p in products]
+    texts = [p.model_text for p in products]
     model.predict_proba(texts[-8:])  # warm-up: lazy imports, first allocations
     texts, ids = texts[: args.products], [p.pk for p in products[: args.products]]
     runs = {

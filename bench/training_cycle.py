@@ -72,7 +72,7 @@ def time_scoring(version_id: int, limit: int) -> dict:
     version = versions.ModelVersion.objects.get(pk=version_id)
     model = versions.load_model(version)
     products = list(Product.objects.order_by("id")[:limit])
-    texts = [datasets.model_text(p) for p in products]
+    texts = [p.model_text for p in products]
     timings = {}
     for label in ("predict_cold_cache_s", "predict_warm_cache_s"):
         start = time.perf_counter()

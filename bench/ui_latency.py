@@ -299,7 +299,7 @@ def measure(iterations: int, warmup: int) -> dict:
     sql_ms: dict[str, list[float]] = {"claim": [], "reload": [], "submit": []}
     queries: dict[str, int] = {}
 
-    def timed(kind: str, call, record: bool):  # noqa: ANN001, ANN202
+    def timed(kind: str, call, record: bool):
         # The query log is a bounded deque: once full, captures come back empty.
         reset_queries()
         with CaptureQueriesContext(connection) as captured:

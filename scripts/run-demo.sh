@@ -16,7 +16,22 @@ $PY manage.py bootstrap_demo
 .venv/bin/celery -A tagger worker --beat --loglevel INFO --concurrency 2 \
   --schedule var/celerybeat-schedule --logfile var/worker.log &
 WORKER=$!
-trap 'kill "$WORKER" 2>/dev/null || true; wait "$WORKER" 2>/dev/null || true' EXIT INT TERM
+# SIGTERM starts Celery's warm shutdown: running tasks finish first. A training
+# run learns that the worker is stopping (tagger/celery.py) and ends cancelled
+# within seconds, so the worker exits by itself. Should anything still hold it
+# after a minute, a cold shutdown (SIGQUIT) cancels the tasks; nothing is
+# ever left running.
+stop_worker() {
+  kill -TERM "$WORKER" 2>/dev/null || return 0
+  for _ in $(seq 60); do
+    kill -0 "$WORKER" 2>/dev/null || { wait "$WORKER" 2>/dev/null || true; return 0; }
+    sleep 1
+  done
+  echo "Celery worker still busy after 60 s: cold shutdown" >&2
+  kill -QUIT "$WORKER" 2>/dev/null || true
+  wait "$WORKER" 2>/dev/null || true
+}
+trap stop_worker EXIT INT TERM
 echo "Celery worker started (pid $WORKER, log var/worker.log)"
 echo "Tagger is at http://$HOST:$PORT/"
 .venv/bin/gunicorn tagger.wsgi:application --bind "$HOST:$PORT" --workers 2 --threads 4 \

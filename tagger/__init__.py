@@ -1,3 +1,4 @@
+from . import checks
 from .celery import app as celery_app
 
-__all__ = ["celery_app"]
+__all__ = ["celery_app", "checks"]

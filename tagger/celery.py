@@ -1,8 +1,9 @@
+import logging
 import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init, worker_shutting_down
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tagger.settings")
 
@@ -32,22 +33,56 @@ def lower_priority(increment: int) -> int:
 
 
 @worker_process_init.connect
-def _yield_cpu_to_the_web(**kwargs: object) -> None:
+def yield_cpu_to_the_web(**kwargs: object) -> None:
     from django.conf import settings
 
     lower_priority(settings.TAGGER_WORKER_NICE)
 
 
-@worker_ready.connect
-def _sweep_on_start(**kwargs: object) -> None:
-    # A worker that died mid-training left a run marked running; find it now.
-    from training.services.runs import fail_stale_runs
+# How long the shutdown handler waits for its database write.
+_SHUTDOWN_WRITE_S = 10.0
 
-    fail_stale_runs()
+
+@worker_shutting_down.connect
+def stop_training_on_shutdown(**kwargs: object) -> None:
+    """SIGTERM (or Ctrl+C) starts Celery's warm shutdown, which waits for every
+    running task to finish. A training run may take minutes or hours and did
+    not know the worker was stopping, so the worker seemed to hang after "Warm
+    shutdown" until killed. Now the runs this worker executes are asked to stop
+    (as a cancel does: they check every few seconds and end cancelled), and the
+    shutdown completes. Runs in the main process, inside the signal handler:
+    the write goes through a thread of its own, with its own connection, so it
+    never lands in the transaction of a task that the solo pool was running."""
+    import threading
+
+    from celery.worker import state
+
+    task_ids = [request.id for request in list(state.active_requests)]
+    if not task_ids:
+        return
+
+    def ask() -> None:
+        from django.db import connection
+
+        from training.services import runs
+
+        try:
+            runs.stop_for_shutdown(task_ids)
+        except Exception:
+            logging.getLogger(__name__).exception("could not ask the running trainings to stop")
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=ask, name="stop-training-on-shutdown", daemon=True)
+    writer.start()
+    writer.join(_SHUTDOWN_WRITE_S)
 
 
 app.conf.beat_schedule = {
     "sweep-stale-training-runs": {"task": "training.tasks.sweep_stale_runs", "schedule": 60.0},
     "auto-retrain": {"task": "training.tasks.maybe_auto_retrain", "schedule": 300.0},
     "release-expired-leases": {"task": "annotation.tasks.release_expired_leases", "schedule": 60.0},
+    "fail-stale-imports": {"task": "annotation.tasks.fail_stale_imports", "schedule": 60.0},
+    # Sends what the transactional outbox still holds (the broker was down).
+    "dispatch-outbox": {"task": "annotation.tasks.dispatch_outbox", "schedule": 30.0},
 }

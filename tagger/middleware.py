@@ -5,6 +5,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext, gettext_noop
 
+from annotation.inputs import has_control_characters
+
 logger = logging.getLogger(__name__)
 
 # Everything the app needs is served from our own origin: htmx ships with
@@ -70,3 +72,36 @@ class DatabaseUnavailableMiddleware:
             response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
         response["Retry-After"] = "5"
         return response
+
+
+_CONTROL_IN_URL = gettext_noop(
+    "The address holds a control character (such as NUL); remove it and try again."
+)
+
+
+class ControlCharacterMiddleware:
+    """A path or query parameter with a control character (NUL, ESC, DEL, …)
+    answers 400 before any view runs: no product id, search or filter holds
+    one, and PostgreSQL refuses NUL in text outright. Tabs and line breaks stay
+    allowed in query values (pasted text). API routes get a JSON body."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._hostile(request):
+            message = gettext(_CONTROL_IN_URL)
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=400)
+            return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+    @staticmethod
+    def _hostile(request: HttpRequest) -> bool:
+        if has_control_characters(request.path, allow_breaks=False):
+            return True
+        return any(
+            has_control_characters(key, allow_breaks=False)
+            or any(has_control_characters(value) for value in values)
+            for key, values in request.GET.lists()
+        )

@@ -65,9 +65,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "tagger.middleware.ControlCharacterMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "tagger.body_limit.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: a signed-in person's remembered language wins.
+    "tagger.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -139,8 +143,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # Counts and limits every password check before the next backend makes it.
+    "tagger.login.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (tagger/login.py): failures per account lock that account;
+# failures per client address (a much higher limit) lock that address; both
+# for TAGGER_LOGIN_LOCKOUT_SECONDS after the first failure of the window.
+TAGGER_LOGIN_MAX_FAILURES = env_int("TAGGER_LOGIN_MAX_FAILURES", 5)
+TAGGER_LOGIN_ADDRESS_MAX_FAILURES = env_int("TAGGER_LOGIN_ADDRESS_MAX_FAILURES", 100)
+TAGGER_LOGIN_LOCKOUT_SECONDS = env_int("TAGGER_LOGIN_LOCKOUT_SECONDS", 300)
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "annotation:dashboard"
+LOGIN_REDIRECT_URL = "training:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
@@ -156,6 +171,20 @@ MEDIA_ROOT = VAR_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 TAGGER_MAX_UPLOAD_BYTES = env_int("TAGGER_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+# API request bodies: larger or deeper-nested JSON is refused with a 400.
+TAGGER_MAX_JSON_BYTES = env_int("TAGGER_MAX_JSON_BYTES", 20 * 1024 * 1024)
+TAGGER_MAX_JSON_DEPTH = env_int("TAGGER_MAX_JSON_DEPTH", 32)
+# Catalogue imports (docs/security.md, "Uploads"). An uploaded file waits in
+# TAGGER_UPLOAD_DIR (shared by the web and the worker hosts) for the worker
+# that imports it, and is deleted when its import finishes. The caps bound what
+# one file may cost a process, whatever the file holds.
+TAGGER_UPLOAD_DIR = Path(env_str("TAGGER_UPLOAD_DIR", str(VAR_DIR / "uploads")))
+TAGGER_IMPORT_MAX_INFLATED_BYTES = env_int("TAGGER_IMPORT_MAX_INFLATED_BYTES", 1024**3)
+TAGGER_IMPORT_MAX_LINE_BYTES = env_int("TAGGER_IMPORT_MAX_LINE_BYTES", 4 * 1024**2)
+TAGGER_IMPORT_MAX_COLUMNS = env_int("TAGGER_IMPORT_MAX_COLUMNS", 500)
+TAGGER_IMPORT_MAX_ATTRIBUTES = env_int("TAGGER_IMPORT_MAX_ATTRIBUTES", 200)
+TAGGER_IMPORT_MAX_ATTRIBUTE_BYTES = env_int("TAGGER_IMPORT_MAX_ATTRIBUTE_BYTES", 64 * 1024)
+TAGGER_IMPORT_MAX_ERRORS = env_int("TAGGER_IMPORT_MAX_ERRORS", 1000)
 
 # Security: the secure defaults apply unless running the local demo over http.
 SECURE = not (DEBUG or DEMO)
@@ -167,7 +196,16 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
 SECURE_HSTS_PRELOAD = SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Proxies in front of the app (a TLS terminator, a load balancer): with n of them,
+# the client's address is the n-th X-Forwarded-For entry from the right (login
+# throttling, DRF throttles), and X-Forwarded-Proto says whether the client used
+# https. With 0 (no proxy) both headers are the client's to forge and are ignored.
+TAGGER_TRUSTED_PROXIES = env_int("TAGGER_TRUSTED_PROXIES", 0)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env_bool("TAGGER_PROXY_SSL_HEADER", TAGGER_TRUSTED_PROXIES > 0)
+    else None
+)
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -177,10 +215,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only, with a size and a nesting limit (a 400 past either).
+    "DEFAULT_PARSER_CLASSES": ["annotation.api.parsers.LimitedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # `format` is the export's own parameter (json, jsonl, csv), not DRF's override.
     "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_THROTTLE_RATES": {"token": env_str("TAGGER_TOKEN_THROTTLE", "6000/min")},
+    # DRF finds a client's address behind the same proxies as the login does.
+    "NUM_PROXIES": TAGGER_TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tagger API",
@@ -193,7 +235,7 @@ SPECTACULAR_SETTINGS = {
     # Several models have a `status` or `mode`; name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
         "TagStatusEnum": "annotation.models.catalog.Tag.Status",
-        "DeliveryStatusEnum": "annotation.models.api.WebhookDelivery.Status",
+        "DeliveryStatusEnum": "annotation.models.integrations.WebhookDelivery.Status",
         "TrainingRunStatusEnum": "training.models.TrainingRun.Status",
         "ModelVersionStatusEnum": "training.models.ModelVersion.Status",
         "ModelVersionModeEnum": "training.models.ModelVersion.Mode",
@@ -229,6 +271,12 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Webhooks never reach internal addresses (loopback, private, link-local, ...)
+# unless named here: host names, IP addresses or networks (CIDR), comma-separated.
+TAGGER_WEBHOOK_ALLOWED_HOSTS = env_list("TAGGER_WEBHOOK_ALLOWED_HOSTS", [])
+# Dispatched outbox messages (annotation.services.outbox) are kept this long
+# for the record, then deleted by the sweep; pending and failed ones are kept.
+TAGGER_OUTBOX_KEEP_DAYS = env_int("TAGGER_OUTBOX_KEEP_DAYS", 7)
 # Worker processes lower their CPU priority by this much (0: leave it), so that
 # training and scoring on the same host never slow the review pages down.
 TAGGER_WORKER_NICE = env_int("TAGGER_WORKER_NICE", 10)
@@ -244,6 +292,12 @@ TAGGER_AUTO_RETRAIN_AFTER = env_int("TAGGER_AUTO_RETRAIN_AFTER", 200)
 TAGGER_PROMOTE_MARGIN = env_float("TAGGER_PROMOTE_MARGIN", 0.005)
 TAGGER_HEARTBEAT_STALE_SECONDS = env_int("TAGGER_HEARTBEAT_STALE_SECONDS", 120)
 TAGGER_LEASE_SECONDS = env_int("TAGGER_LEASE_SECONDS", 600)
+# A tag with fewer approved examples than this is "rare": the dashboard's long
+# tail and the models page mark it, and the queue's long-tail boost seeks it.
+TAGGER_RARE_TAG_EXAMPLES = env_int("TAGGER_RARE_TAG_EXAMPLES", 5)
+# The review page pre-ticks a tag only when its calibrated score says it is right
+# at least this often (a zero-shot model: only tags named in the text).
+TAGGER_PRETICK_PRECISION = env_float("TAGGER_PRETICK_PRECISION", 0.9)
 
 LOGGING = {
     "version": 1,

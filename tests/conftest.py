@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from annotation import roles
+from tests.factories import PASSWORD, UserFactory
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -19,11 +20,8 @@ def shared_data_file(name: str) -> Path:
 
 @pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
-    def make(username: str, role: str | None = None, password: str = "pw-for-tests-1") -> User:
-        user = User.objects.create_user(username=username, password=password)
-        if role:
-            user.groups.add(roles.ensure_role_groups()[role])
-        return user
+    def make(username: str, role: str | None = None, password: str = PASSWORD) -> User:
+        return UserFactory(username=username, role=role, password=password)
 
     return make
 
@@ -35,12 +33,43 @@ def merchandiser(make_user: Callable[..., User]) -> User:
 
 @pytest.fixture
 def admin_user(make_user: Callable[..., User]) -> User:
-    user = make_user("ada", roles.ADMIN)
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return user
+    return UserFactory(username="ada", role=roles.ADMIN, is_staff=True)
 
 
 @pytest.fixture
 def api_client_user(make_user: Callable[..., User]) -> User:
     return make_user("bot", roles.API_CLIENT)
+
+
+# Public documentation addresses for the names tests give webhooks; every other
+# name goes to the real resolver (localhost resolves; nothing needs the internet).
+TEST_PUBLIC_ADDRESS = "93.184.215.14"
+TEST_PUBLIC_SUFFIXES = ("example.com", "example.org", "example.net")
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_webhook_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Webhook targets are resolved before registration and delivery; the
+    example domains resolve to a public address without a network."""
+    import socket
+
+    from annotation.services import webhook_targets
+
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: str, port: object, *args: object, **kwargs: object) -> list:
+        name = str(host).lower().rstrip(".")
+        if any(name == s or name.endswith("." + s) for s in TEST_PUBLIC_SUFFIXES):
+            port_number = int(port) if isinstance(port, int | str) else 0
+            return [
+                (
+                    socket.AF_INET,
+                    socket.SOCK_STREAM,
+                    6,
+                    "",
+                    (TEST_PUBLIC_ADDRESS, port_number),
+                )
+            ]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(webhook_targets, "_getaddrinfo", getaddrinfo)

@@ -13,7 +13,7 @@ os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 os.environ.setdefault("TAGGER_TORCH_THREADS", "1")
 os.environ.setdefault("TAGGER_VAR_DIR", tempfile.mkdtemp(prefix="tagger-tests-"))
 
-from tagger.settings import *  # noqa: E402,F403
+from tagger.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False

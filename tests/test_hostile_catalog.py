@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -20,9 +21,16 @@ from django.utils.html import escape
 from rest_framework.test import APIClient
 
 from annotation import roles
-from annotation.models import Product, ProductTag, QueueEntry, Suggestion, Tag, TagGroup
+from annotation.models import Product, ProductTag, QueueEntry, Tag
 from annotation.services.tokens import create_token
-from training.models import ModelVersion
+from tests.factories import (
+    ModelVersionFactory,
+    QueueEntryFactory,
+    SuggestionFactory,
+    TagFactory,
+    TagGroupFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -86,23 +94,26 @@ def assert_inert(html: str) -> None:
 
 
 @pytest.fixture
-def hostile(make_user: object, admin_user: User) -> Hostile:
-    colour = TagGroup.objects.create(
-        name="colour", display_name_en="<b onmouseover=alert(5)>Colour</b>"
-    )
-    Tag.objects.create(group=colour, name='"><img src=x onerror=alert("tag")>')
-    Tag.objects.create(group=colour, name="-2+3", display_name_en="{% debug %}")
+def hostile(
+    make_user: object, admin_user: User, django_capture_on_commit_callbacks: Any
+) -> Hostile:
+    colour = TagGroupFactory(name="colour", display_name_en="<b onmouseover=alert(5)>Colour</b>")
+    TagFactory(group=colour, name='"><img src=x onerror=alert("tag")>')
+    TagFactory(group=colour, name="-2+3", display_name_en="{% debug %}")
     admin = Client()
     admin.force_login(admin_user)
     # The import page itself: the rejected row's reason quotes the bad URL.
     upload = SimpleUploadedFile("hostile.jsonl", _jsonl(ROWS))
-    page = admin.post("/import/", {"file": upload, "keep_valid": "on"})
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = admin.post("/import/", {"file": upload, "keep_valid": "on"})
+    assert posted.status_code == 302
+    page = admin.get(posted["Location"])
     assert page.status_code == 200
     products = list(Product.objects.order_by("pk"))
     assert len(products) == 2
     tags = list(Tag.objects.order_by("pk"))
     # An active model that suggests every tag for the first product, with evidence.
-    version = ModelVersion.objects.create(
+    version = ModelVersionFactory(
         mode="head",
         status="active",
         base_model="hostile",
@@ -117,7 +128,7 @@ def hostile(make_user: object, admin_user: User) -> Hostile:
         },
     )
     for i, tag in enumerate(tags):
-        Suggestion.objects.create(
+        SuggestionFactory(
             product=products[0],
             tag=tag,
             model_version=version,
@@ -125,10 +136,12 @@ def hostile(make_user: object, admin_user: User) -> Hostile:
             selected=i < 2,
             evidence=[[0, 8]],
         )
-    QueueEntry.objects.create(product=products[0], priority=1.0)
-    QueueEntry.objects.create(product=products[1], priority=0.5)
+    # The import queued both products for review; these priorities replace that.
+    QueueEntry.objects.all().delete()
+    QueueEntryFactory(product=products[0], priority=1.0)
+    QueueEntryFactory(product=products[1], priority=0.5)
     # A decision by a user whose name looks like a formula.
-    evil = User.objects.create_user("=1+2@evil", password="pw-for-tests-1")
+    evil = UserFactory(username="=1+2@evil")
     ProductTag.objects.filter(product=products[1]).update(decided_by=evil)
     reviewer = Client()
     reviewer.force_login(make_user("rev", roles.MERCHANDISER))  # type: ignore[operator]

@@ -7,19 +7,21 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 from rest_framework.test import APIClient
 
 from annotation.models import ImportBatch, Product, WebhookDelivery
 from annotation.services import webhooks
+from tests.factories import ProductFactory
 
 _CONVERTER_RE = re.compile(r"<(?:\w+:)?\w+>")
 
@@ -107,17 +109,26 @@ def test_an_upload_that_is_not_a_catalogue_file_is_refused(admin_client: Client,
 
 
 @pytest.mark.django_db
-def test_an_imported_upload_is_read_as_data_and_not_kept(admin_client: Client) -> None:
-    media = Path(settings.MEDIA_ROOT)
+def test_an_imported_upload_is_read_as_data_and_not_kept(
+    admin_client: Client, django_capture_on_commit_callbacks: Any, tmp_path: Path
+) -> None:
+    media, uploads = Path(settings.MEDIA_ROOT), tmp_path / "uploads"
     before = sorted(media.rglob("*")) if media.exists() else []
     upload = SimpleUploadedFile("catalog.csv", b"id,title\nS1,{% debug %} <b>Mug</b>\n")
 
-    response = admin_client.post("/import/", {"file": upload})
+    with (
+        override_settings(TAGGER_UPLOAD_DIR=uploads),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = admin_client.post("/import/", {"file": upload})
 
-    assert response.status_code == 200
+    assert response.status_code == 302
     assert Product.objects.get().title == "{% debug %} Mug"
     after = sorted(media.rglob("*")) if media.exists() else []
     assert after == before
+    # The stored upload is deleted once its import has finished.
+    assert ImportBatch.objects.get().stored_file == ""
+    assert list(uploads.iterdir()) == []
 
 
 # -- secrets in logs ------------------------------------------------------------------------
@@ -186,6 +197,7 @@ def failing_endpoint() -> Iterator[str]:
 
 
 @pytest.mark.django_db
+@override_settings(TAGGER_WEBHOOK_ALLOWED_HOSTS=["127.0.0.1"])  # the local endpoint
 def test_a_webhook_secret_is_never_logged(
     failing_endpoint: str,
     all_logs: pytest.LogCaptureFixture,
@@ -193,14 +205,14 @@ def test_a_webhook_secret_is_never_logged(
 ) -> None:
     secret = "whsec-do-not-log-8f2b1c"
     webhooks.create_webhook(url=failing_endpoint, created_by=None, secret=secret)
-    product = Product.objects.create(external_id="w1", title="Red mug")
+    product = ProductFactory(external_id="w1", title="Red mug")
     with django_capture_on_commit_callbacks(execute=False):  # type: ignore[operator]
         webhooks.notify_approval_changes([product.pk])
-    delivery = WebhookDelivery.objects.select_related("webhook").get()
+    delivery = WebhookDelivery.objects.get()
 
-    with pytest.raises(webhooks.DeliveryFailed):
-        webhooks.attempt_delivery(delivery)
+    webhooks.deliver(delivery.pk)
 
+    delivery.refresh_from_db()
     assert delivery.response_code == 500
     assert "webhook delivery" in all_logs.text
     _assert_not_logged(all_logs, secret)

@@ -58,6 +58,8 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path) -> None:
         "TAGGER_VAR_DIR": str(tmp_path),
         "SECRET_KEY": "x" * 20 + "production-secret-key-with-enough-entropy-0123456789",
         "ALLOWED_HOSTS": "tagger.example.com",
+        # Production shares its cache (login throttling): tagger.W001 otherwise.
+        "CACHE_URL": "redis://127.0.0.1:6379/1",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -15,9 +15,9 @@ CHILD = """
 import os
 import django
 django.setup()
-from tagger.celery import _yield_cpu_to_the_web
+from tagger.celery import yield_cpu_to_the_web
 before = os.nice(0)
-_yield_cpu_to_the_web()
+yield_cpu_to_the_web()
 print(before, os.nice(0))
 """
 

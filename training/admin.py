@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.contrib import admin
 
 from training.models import ModelVersion, TrainingRun
@@ -9,7 +11,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     # which keep one active version and re-score the catalogue.
     list_display = ("id", "mode", "status", "train_size", "micro_f1", "macro_f1", "created_at")
     list_filter = ("mode", "status")
-    readonly_fields = [f.name for f in ModelVersion._meta.fields]
+    readonly_fields: ClassVar[list[str]] = [f.name for f in ModelVersion._meta.fields]
 
     def has_add_permission(self, request: object) -> bool:
         return False
@@ -19,7 +21,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 class TrainingRunAdmin(admin.ModelAdmin):
     list_display = ("id", "mode", "status", "progress", "stage", "created_at", "finished_at")
     list_filter = ("status", "mode")
-    readonly_fields = [f.name for f in TrainingRun._meta.fields]
+    readonly_fields: ClassVar[list[str]] = [f.name for f in TrainingRun._meta.fields]
 
     def has_add_permission(self, request: object) -> bool:
         return False

@@ -1,19 +1,30 @@
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from training.stages import stage_label
+
+
+class ModelVersionQuerySet(models.QuerySet["ModelVersion"]):
+    def active(self) -> "ModelVersion | None":
+        """The one version whose suggestions the catalogue shows (None before any)."""
+        return self.filter(status=ModelVersion.Status.ACTIVE).first()
 
 
 class ModelVersion(models.Model):
     class Mode(models.TextChoices):
-        ZERO_SHOT = "zero_shot", "Zero-shot (no labels)"
-        HEAD = "head", "Frozen encoder + head"
-        FULL = "full", "Full fine-tune"
+        ZERO_SHOT = "zero_shot", _("Zero-shot (no labels)")
+        HEAD = "head", _("Frozen encoder + head")
+        FULL = "full", _("Full fine-tune")
 
     class Status(models.TextChoices):
-        TRAINING = "training", "Training"
-        READY = "ready", "Ready"
-        ACTIVE = "active", "Active"
-        FAILED = "failed", "Failed"
-        ARCHIVED = "archived", "Archived"
+        TRAINING = "training", _("Training")
+        READY = "ready", _("Ready")
+        ACTIVE = "active", _("Active")
+        FAILED = "failed", _("Failed")
+        ARCHIVED = "archived", _("Archived")
 
     mode = models.CharField(max_length=16, choices=Mode.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRAINING)
@@ -31,9 +42,11 @@ class ModelVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ModelVersionQuerySet.as_manager()
+
     class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             # At most one active version at any time.
             models.UniqueConstraint(
                 fields=["status"],
@@ -56,11 +69,11 @@ class ModelVersion(models.Model):
 
 class TrainingRun(models.Model):
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
@@ -87,8 +100,8 @@ class TrainingRun(models.Model):
     in_flight = models.BooleanField(null=True, default=True, editable=False)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["in_flight"], name="one_training_in_flight"),
         ]
 
@@ -98,3 +111,8 @@ class TrainingRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def stage_display(self) -> str:
+        """The stage in the reader's language (the row stores a key)."""
+        return stage_label(self.stage)

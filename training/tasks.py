@@ -4,12 +4,13 @@ backend, carries status and progress."""
 
 import logging
 
-from celery import group, shared_task
+from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from annotation.models import Product
+from training import jobs
 from training.models import ModelVersion
-from training.services import job, runs, scoring, versions
+from training.services import comparison, job, ranking, runs, scoring
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def score_catalog(version_id: int, product_ids: list[int] | None = None, full: b
         logger.info(
             "v%s: scoring %d products in %d chunks", version_id, len(product_ids), len(chunks)
         )
-        group(score_chunk.si(version_id, chunk) for chunk in chunks).apply_async()
+        jobs.score_chunks(version_id, chunks)
         return 0
     written = scoring.score_products(version, product_ids)
     logger.info("v%s scored %d products (%d suggestions)", version_id, len(product_ids), written)
@@ -97,7 +98,7 @@ def score_chunk(version_id: int, product_ids: list[int]) -> int:
 def _rank_when_scored(version: ModelVersion) -> None:
     # The queue follows the active model only.
     if ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.ACTIVE).exists():
-        rank_queue.delay(version.pk)
+        jobs.rank_queue(version.pk)
 
 
 @shared_task(
@@ -110,16 +111,26 @@ def _rank_when_scored(version: ModelVersion) -> None:
 def rank_queue(version_id: int | None = None) -> None:
     """Re-rank the review queue with the given version's scores (default: the
     active version)."""
-    from training.services import ranking
-
     if version_id is None:
-        version = versions.active_version()
+        version = ModelVersion.objects.active()
     else:
         version = ModelVersion.objects.filter(pk=version_id).first()
         if version is None:
             logger.warning("model version %s is gone; not ranking", version_id)
             return
     ranking.rank_queue(version)
+
+
+@shared_task(
+    name="training.tasks.remeasure_versions",
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    max_retries=5,
+)
+def remeasure_versions(version_ids: list[int] | None = None) -> list[int]:
+    """Measure versions on the current evaluation set (see services.comparison)."""
+    return comparison.remeasure_versions(version_ids)
 
 
 @shared_task(name="training.tasks.sweep_stale_runs")

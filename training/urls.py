@@ -1,13 +1,19 @@
 from django.urls import path
 
-from training import views
+from training.views import dashboard, versions
 
 app_name = "training"
+# Included at the site root by tagger/urls.py: the dashboard is the home page.
 urlpatterns = [
-    path("", views.models_page, name="models"),
-    path("progress/", views.run_progress, name="progress"),
-    path("train/", views.start_training, name="train"),
-    path("runs/<int:run_id>/cancel/", views.cancel_training, name="cancel"),
-    path("versions/<int:version_id>/promote/", views.promote_version, name="promote"),
-    path("versions/<int:version_id>/rollback/", views.rollback_version, name="rollback"),
+    path("", dashboard.dashboard, name="dashboard"),
+    path("dashboard/training/", dashboard.training_progress, name="dashboard_progress"),
+    path("training/", versions.models_page, name="models"),
+    path("training/progress/", versions.run_progress, name="progress"),
+    path("training/train/", versions.start_training, name="train"),
+    path("training/remeasure/", versions.remeasure_versions, name="remeasure"),
+    path("training/runs/<int:run_id>/cancel/", versions.cancel_training, name="cancel"),
+    path("training/versions/<int:version_id>/promote/", versions.promote_version, name="promote"),
+    path(
+        "training/versions/<int:version_id>/rollback/", versions.rollback_version, name="rollback"
+    ),
 ]

@@ -3,6 +3,6 @@ audit trail (tag decisions, renames, merges, deprecations, tokens) goes
 through the same services as the app; the audit rows themselves are
 read-only here."""
 
-from annotation.admin import api, catalog, review, taxonomy
+from annotation.admin import catalog, integrations, outbox, review, taxonomy
 
-__all__ = ["api", "catalog", "review", "taxonomy"]
+__all__ = ["catalog", "integrations", "outbox", "review", "taxonomy"]

@@ -1,6 +1,6 @@
 """Products and import batches."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
@@ -46,7 +46,7 @@ class ProductAdmin(admin.ModelAdmin):
     )
     inlines = (ProductTagInline,)
     # An image address typed without a scheme is taken as https (Django 6's default).
-    formfield_overrides = {
+    formfield_overrides: ClassVar[dict[type[models.Field], dict[str, Any]]] = {
         models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"}
     }
     list_per_page = 50
@@ -75,7 +75,7 @@ class ImportBatchAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status",)
     search_fields = ("source",)
-    exclude = ("errors",)
+    exclude = ("errors", "errors_omitted", "stored_file", "heartbeat_at")
     readonly_fields = (
         "source",
         "status",
@@ -86,6 +86,9 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         "rows_updated",
         "rows_unchanged",
         "rows_rejected",
+        "file_size",
+        "stage",
+        "progress",
         "started_at",
         "finished_at",
         "error_table",
@@ -100,6 +103,9 @@ class ImportBatchAdmin(ReadOnlyAdmin):
             "<tr><td>{}</td><td>{}</td></tr>",
             ((e.get("line") or _("file"), e.get("reason", "")) for e in obj.errors),
         )
+        if obj.errors_omitted:
+            more = _("… and %(count)s more errors") % {"count": f"{obj.errors_omitted:,}"}
+            rows += format_html("<tr><td></td><td>{}</td></tr>", more)
         return format_html(
             "<table><thead><tr><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
             _("Line"),

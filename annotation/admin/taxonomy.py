@@ -13,7 +13,9 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from annotation.errors import TaxonomyError
 from annotation.models import Tag, TagGroup
+from annotation.roles import signed_in
 from annotation.services import taxonomy
 
 
@@ -35,7 +37,7 @@ class TagAdminForm(forms.ModelForm):
         name = self.cleaned_data["name"]
         try:
             return taxonomy.check_name(self._probe(), name)
-        except ValueError as exc:
+        except TaxonomyError as exc:
             raise forms.ValidationError(str(exc)) from exc
 
     def clean_aliases(self) -> list[str]:
@@ -44,7 +46,7 @@ class TagAdminForm(forms.ModelForm):
             raise forms.ValidationError(_('Aliases must be a JSON list, e.g. ["tee", "t shirt"].'))
         try:
             return taxonomy.check_aliases(self._probe(), aliases)
-        except ValueError as exc:
+        except TaxonomyError as exc:
             raise forms.ValidationError(str(exc)) from exc
 
 
@@ -57,7 +59,8 @@ def _save_with_rename(tag: Tag, form: forms.ModelForm, request: HttpRequest) -> 
         tag.name = form.initial["name"]
     tag.save()
     if new_name is not None:
-        taxonomy.rename_tag(tag, new_name, user=request.user)  # type: ignore[arg-type]
+        english = tag.display_name_en if "display_name_en" in form.changed_data else None
+        taxonomy.rename_tag(tag, new_name, user=signed_in(request.user), display_name_en=english)
 
 
 class TagInline(admin.TabularInline):
@@ -98,7 +101,7 @@ class TagGroupAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Tags"), ordering="n_tags")
     def tag_count(self, obj: TagGroup) -> int:
-        return obj.n_tags  # type: ignore[attr-defined]
+        return obj.n_tags  # type: ignore[attr-defined]  # annotated by get_queryset
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # A facet with tags is protected by the database; an empty one may go.
@@ -122,7 +125,9 @@ class MergeForm(forms.Form):
 
     def __init__(self, *args: Any, group_id: int, exclude: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["into"].queryset = (  # type: ignore[attr-defined]
+        into = self.fields["into"]
+        assert isinstance(into, forms.ModelChoiceField), "declared above"
+        into.queryset = (
             Tag.objects.filter(group_id=group_id, status=Tag.Status.ACTIVE)
             .exclude(pk__in=exclude)
             .select_related("group")
@@ -161,7 +166,7 @@ class TagAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Products"), ordering="n_products")
     def products(self, obj: Tag) -> int:
-        return obj.n_products  # type: ignore[attr-defined]
+        return obj.n_products  # type: ignore[attr-defined]  # annotated by get_queryset
 
     def save_model(self, request: HttpRequest, obj: Tag, form: Any, change: bool) -> None:
         _save_with_rename(obj, form, request)
@@ -184,10 +189,9 @@ class TagAdmin(admin.ModelAdmin):
             try:
                 with transaction.atomic():
                     results = [
-                        taxonomy.merge_tags(t, into, user=request.user)  # type: ignore[arg-type]
-                        for t in tags
+                        taxonomy.merge_tags(t, into, user=signed_in(request.user)) for t in tags
                     ]
-            except ValueError as exc:
+            except TaxonomyError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return None
             self.message_user(
@@ -218,7 +222,7 @@ class TagAdmin(admin.ModelAdmin):
     def deprecate_selected(self, request: HttpRequest, queryset: QuerySet[Tag]) -> None:
         done = 0
         for tag in queryset.filter(status=Tag.Status.ACTIVE):
-            taxonomy.deprecate_tag(tag, user=request.user)  # type: ignore[arg-type]
+            taxonomy.deprecate_tag(tag, user=signed_in(request.user))
             done += 1
         self.message_user(
             request,

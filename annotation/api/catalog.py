@@ -10,10 +10,11 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotation.api.common import (
+from annotation.api.base import (
     Conflict,
     GenericApiView,
     ListApiView,
@@ -32,11 +33,12 @@ from annotation.api.serializers import (
     TagKeyField,
     with_approved_tags,
 )
+from annotation.inputs import parse_id
 from annotation.models import Product, Suggestion, TagGroup
+from annotation.roles import signed_in
+from annotation.services import active_model
 from annotation.services.importing import ImportResult, import_products
 from annotation.views.products import filter_products
-from training.models import ModelVersion
-from training.services.versions import active_version
 
 
 class ProductQuerySerializer(serializers.Serializer):
@@ -64,10 +66,13 @@ class ProductQuerySerializer(serializers.Serializer):
 def import_rows(
     rows: list[dict[str, Any]], user: User, *, keep_valid: bool, source: str
 ) -> ImportResult:
-    """Run rows through the catalogue import, as an in-memory JSON document."""
-    payload = json.dumps({"products": rows}, ensure_ascii=False, default=str).encode("utf-8")
+    """Run rows through the catalogue import (its validation and its caps), as
+    in-memory JSON Lines: line n + 1 is rows[n], for errors about a row or a
+    line alike. ASCII JSON, so that any string a JSON body can hold (a lone
+    surrogate too) reaches the import's own checks."""
+    payload = "".join(json.dumps(row, default=str) + "\n" for row in rows).encode("ascii")
     return import_products(
-        io.BytesIO(payload), filename=source, fmt="json", keep_valid=keep_valid, user=user
+        io.BytesIO(payload), filename=source, fmt="jsonl", keep_valid=keep_valid, user=user
     )
 
 
@@ -79,10 +84,11 @@ def _outcome(result: ImportResult) -> dict[str, Any]:
         "updated": result.updated,
         "unchanged": result.unchanged,
         "rejected": result.rejected,
-        # The import numbers JSON elements from 1, and 0 is the file as a whole.
+        # Line n + 1 holds rows[n], and line 0 is the request as a whole.
         "errors": [
             {"index": e.line - 1 if e.line else None, "reason": e.reason} for e in result.errors
         ],
+        "errors_omitted": result.omitted_errors,
     }
 
 
@@ -130,7 +136,7 @@ def _change(request: Request, external_id: str) -> Response:
         "language": product.language,
         **changes,
     }
-    result = import_rows([row], request.user, keep_valid=False, source="api:update")
+    result = import_rows([row], signed_in(request.user), keep_valid=False, source="api:update")
     if not result.succeeded:
         raise bad_request(_first_error(result))
     return Response(ProductSerializer(_product(external_id)).data)
@@ -140,14 +146,16 @@ def _change(request: Request, external_id: str) -> Response:
 class ProductListView(ListApiView):
     """The catalogue. Reviewers read it; admins add products."""
 
-    permission_classes = [ReviewerReadsAdminWrites]
+    permission_classes = (ReviewerReadsAdminWrites,)
     serializer_class = ProductSerializer
     queryset = Product.objects.all()
     ordering = ("id",)
 
-    def filter_queryset(self, queryset: QuerySet[Product]) -> QuerySet[Product]:
+    def filter_queryset(  # type: ignore[override]  # model rows only, never .values() rows
+        self, queryset: QuerySet[Product]
+    ) -> QuerySet[Product]:
         data = validated(ProductQuerySerializer, self.request.query_params)
-        return with_approved_tags(filter_products(data, active_version()))
+        return with_approved_tags(filter_products(data, active_model.active_version()))
 
     @extend_schema(
         request=ProductCreateSerializer,
@@ -159,7 +167,7 @@ class ProductListView(ListApiView):
             raise Conflict(
                 f"product {data['id']!r} exists; PATCH /api/v1/products/<id>/ changes it"
             )
-        result = import_rows([data], request.user, keep_valid=False, source="api:create")
+        result = import_rows([data], signed_in(request.user), keep_valid=False, source="api:create")
         if not result.succeeded:
             raise bad_request(_first_error(result))
         product = _product(data["id"])
@@ -170,7 +178,7 @@ class ProductBulkView(GenericApiView):
     """Create or update many products by id, validated by the import: all or
     nothing unless keep_valid, with the reason for every rejected row."""
 
-    permission_classes = [ReviewerReadsAdminWrites]
+    permission_classes = (ReviewerReadsAdminWrites,)
     serializer_class = BulkProductsSerializer
 
     @extend_schema(
@@ -186,7 +194,10 @@ class ProductBulkView(GenericApiView):
     def post(self, request: Request) -> Response:
         data = validated(BulkProductsSerializer, request.data)
         result = import_rows(
-            data["products"], request.user, keep_valid=data["keep_valid"], source="api:bulk"
+            data["products"],
+            signed_in(request.user),
+            keep_valid=data["keep_valid"],
+            source="api:bulk",
         )
         body = _outcome(result)
         if not result.succeeded:
@@ -209,7 +220,7 @@ class ProductBulkView(GenericApiView):
 
 @extend_schema_view(get=extend_schema(parameters=[PRODUCT_ID]))
 class ProductDetailView(GenericApiView):
-    permission_classes = [ReviewerReadsAdminWrites]
+    permission_classes = (ReviewerReadsAdminWrites,)
     serializer_class = ProductSerializer
     queryset = Product.objects.all()
     lookup_field = "external_id"
@@ -246,7 +257,7 @@ class SuggestionsSerializer(serializers.Serializer):
 class ProductSuggestionsView(GenericApiView):
     """What a model version proposes for the product, highest score first."""
 
-    permission_classes = [ReviewerReadsAdminWrites]
+    permission_classes = (ReviewerReadsAdminWrites,)
     serializer_class = SuggestionsSerializer
     queryset = Product.objects.all()
     lookup_field = "external_id"
@@ -261,14 +272,16 @@ class ProductSuggestionsView(GenericApiView):
     )
     def get(self, request: Request, external_id: str) -> Response:
         product = get_object_or_404(Product, external_id=external_id)
-        version: ModelVersion | None
         raw = request.query_params.get("model_version")
         if raw:
-            if not raw.isdigit():
-                raise bad_request("model_version must be a model version id")
-            version = get_object_or_404(ModelVersion, pk=int(raw))
+            version_id = parse_id(raw)
+            if version_id is None:
+                raise bad_request("model_version must be a model version id (ASCII digits)")
+            version = active_model.find_version(version_id)
+            if version is None:
+                raise NotFound("no such model version")
         else:
-            version = active_version()
+            version = active_model.active_version()
         suggestions = (
             Suggestion.objects.filter(product=product, model_version=version)
             .select_related("tag__group")

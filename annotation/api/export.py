@@ -1,6 +1,4 @@
 from django.http import StreamingHttpResponse
-from django.utils.dateparse import parse_datetime
-from django.utils.timezone import is_naive, make_aware
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -8,8 +6,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotation.api.common import ApiView
+from annotation.api.base import ApiView
 from annotation.api.permissions import CanExport
+from annotation.inputs import parse_timestamp
 from annotation.services import export
 
 FORMATS = ("json", "jsonl", "csv")
@@ -27,12 +26,13 @@ class ExportQuery(serializers.Serializer):
     page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=1000)
 
     def validate_updated_since(self, value: str) -> object:
-        parsed = parse_datetime(value)
+        parsed = parse_timestamp(value)
         if parsed is None:
             raise serializers.ValidationError(
-                "Use an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z."
+                "Use a real ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z (years 1-9999, "
+                "offsets within ±24 h)."
             )
-        return make_aware(parsed) if is_naive(parsed) else parsed
+        return parsed
 
     def validate_cursor(self, value: str) -> export.Cursor:
         try:
@@ -45,7 +45,7 @@ class ExportTagSerializer(serializers.Serializer):
     tag = serializers.CharField()
     facet = serializers.CharField()
     value = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a declared field: the metaclass takes it off the class
     decided_by = serializers.CharField(allow_null=True)
     decided_at = serializers.DateTimeField(allow_null=True)
     model_version = serializers.IntegerField(allow_null=True)
@@ -88,7 +88,7 @@ response. Tokens: `Authorization: Bearer tgr_...` with the export scope."""
 class ExportView(ApiView):
     """Approved tags per product with provenance, in change order."""
 
-    permission_classes = [CanExport]
+    permission_classes = (CanExport,)
 
     @extend_schema(
         summary="Export approved tags",

@@ -1,4 +1,5 @@
-"""Who may call what. A token acts with its scope, never beyond its user's role."""
+"""Who may call what. A token acts with its scope, never beyond its user's role
+(annotation.services.tokens.scope_within_role, checked on every request)."""
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
@@ -7,6 +8,7 @@ from rest_framework.views import APIView
 
 from annotation import roles
 from annotation.models import ApiToken
+from annotation.services import tokens
 
 
 def _token(request: Request) -> ApiToken | None:
@@ -14,12 +16,14 @@ def _token(request: Request) -> ApiToken | None:
 
 
 class IsTaggerAdmin(BasePermission):
-    """Admin role by session, or an admin-scoped token."""
+    """Admin role by session, or an admin-scoped token of an admin."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         token = _token(request)
         if token is not None:
-            return token.scope == ApiToken.Scope.ADMIN and roles.is_admin(request.user)
+            return token.scope == ApiToken.Scope.ADMIN and tokens.scope_within_role(
+                token.user, token.scope
+            )
         return roles.is_admin(request.user)
 
 
@@ -29,7 +33,11 @@ class CanReview(BasePermission):
     def has_permission(self, request: Request, view: APIView) -> bool:
         token = _token(request)
         if token is not None:
-            return token.scope == ApiToken.Scope.ADMIN and roles.can_review(request.user)
+            return (
+                token.scope == ApiToken.Scope.ADMIN
+                and tokens.scope_within_role(token.user, token.scope)
+                and roles.can_review(token.user)
+            )
         return roles.can_review(request.user)
 
 
@@ -52,14 +60,21 @@ class ReviewerReadsAdminWrites(BasePermission):
 
 
 class CanExport(BasePermission):
-    """Read-only export: API clients, admins, and tokens of either scope."""
+    """Read-only export: API clients and admins, by session or by a token of
+    either scope, as long as the token's owner may export: a token issued to a
+    merchandiser exports no more than the merchandiser's session does."""
+
+    message = "Only API clients and admins may export; this token's owner is neither."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         if request.method not in SAFE_METHODS:
             return False
-        if _token(request) is not None:
-            return True
-        return roles.has_role(request.user, roles.API_CLIENT) or roles.is_admin(request.user)
+        token = _token(request)
+        if token is not None:
+            return tokens.scope_within_role(token.user, token.scope) and roles.can_export(
+                token.user
+            )
+        return roles.can_export(request.user)
 
 
 class TokenRateThrottle(SimpleRateThrottle):

@@ -9,15 +9,16 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from annotation.api.base import ApiView, Conflict, bad_request, error_response, validated
 from annotation.api.catalog import PRODUCT_ID
-from annotation.api.common import ApiView, Conflict, bad_request, error_response, validated
 from annotation.api.permissions import CanReview
 from annotation.api.serializers import ProductSerializer, TagViewSerializer, find_tag
+from annotation.errors import LeaseConflict, ReviewError
 from annotation.models import Product
-from annotation.services import queue
+from annotation.roles import signed_in
+from annotation.services import active_model, queue
 from annotation.services import review as review_service
 from annotation.services.importing.tags import TagResolver
-from training.services.versions import active_version
 
 
 class DecisionSerializer(serializers.Serializer):
@@ -32,7 +33,7 @@ class DecisionSerializer(serializers.Serializer):
 
 
 class SubmitSerializer(serializers.Serializer):
-    decisions = DecisionSerializer(many=True, allow_empty=False, max_length=1000)
+    decisions = DecisionSerializer(many=True, allow_empty=False, max_length=1000)  # type: ignore[call-arg]  # many=True builds a ListSerializer, which takes max_length
     note = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
@@ -60,9 +61,9 @@ def _decisions(items: list[dict[str, Any]]) -> list[review_service.Decision]:
             try:
                 tag_id = find_tag(item["tag"], resolver).pk
             except serializers.ValidationError as exc:
-                raise serializers.ValidationError(
-                    {"decisions": {index: {"tag": exc.detail}}}
-                ) from exc
+                # Keyed by the decision's index, as DRF keys a list's item errors.
+                detail: dict[str, Any] = {"decisions": {index: {"tag": exc.detail}}}
+                raise serializers.ValidationError(detail) from exc
         else:
             tag_id = item["tag_id"]
         decisions.append(review_service.Decision(tag_id=tag_id, approved=item["approved"]))
@@ -75,27 +76,41 @@ def _reviewed(result: review_service.SubmitResult) -> dict[str, Any]:
             "submission": result.submission,
             "product": result.product.external_id,
             "decisions": len(result.events),
-            "tags": review_service.review_state(result.product, active_version()),
+            "tags": review_service.review_state(result.product, active_model.active_version()),
         }
     ).data
 
 
 class ProductReviewView(ApiView):
     """Submit decisions about one product (all or nothing). Tags not mentioned
-    keep their state; the product counts as reviewed."""
+    keep their state; the product counts as reviewed. Leases are the law: a
+    product leased to someone else, or one that has had the reviews it needs,
+    is refused with 409 (admins may override; the override is recorded)."""
 
-    permission_classes = [CanReview]
+    permission_classes = (CanReview,)
 
-    @extend_schema(request=SubmitSerializer, responses=ReviewedSerializer, parameters=[PRODUCT_ID])
+    @extend_schema(
+        request=SubmitSerializer,
+        responses={
+            200: ReviewedSerializer,
+            409: error_response(
+                "The product is leased to someone else, or has had the reviews it needs "
+                "(claim it with review/next first); nothing was saved"
+            ),
+        },
+        parameters=[PRODUCT_ID],
+    )
     def post(self, request: Request, external_id: str) -> Response:
         product = get_object_or_404(Product, external_id=external_id)
         data = validated(SubmitSerializer, request.data)
         decisions = _decisions(data["decisions"])
         try:
             result = review_service.submit_review(
-                request.user, product, decisions, note=data.get("note", "")
+                signed_in(request.user), product, decisions, note=data.get("note", "")
             )
-        except ValueError as exc:
+        except LeaseConflict as exc:
+            raise Conflict(str(exc)) from exc
+        except ReviewError as exc:
             raise bad_request(str(exc)) from exc
         return Response(_reviewed(result))
 
@@ -104,7 +119,7 @@ class ReviewNextView(ApiView):
     """Claim the next product to review (a lease; your own live lease comes back
     first). 204 when the queue has nothing left for you."""
 
-    permission_classes = [CanReview]
+    permission_classes = (CanReview,)
 
     @extend_schema(
         request=None,
@@ -114,10 +129,10 @@ class ReviewNextView(ApiView):
         },
     )
     def post(self, request: Request) -> Response:
-        entry = queue.claim_next(request.user)
+        entry = queue.claim_next(signed_in(request.user))
         if entry is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        version = active_version()
+        version = active_model.active_version()
         body = ClaimSerializer(
             {
                 "product": entry.product,
@@ -134,7 +149,7 @@ class ReviewNextView(ApiView):
 class ReviewSkipView(ApiView):
     """Skip a product: released if you hold it, and not served straight back to you."""
 
-    permission_classes = [CanReview]
+    permission_classes = (CanReview,)
 
     @extend_schema(
         request=None,
@@ -143,14 +158,14 @@ class ReviewSkipView(ApiView):
     )
     def post(self, request: Request, external_id: str) -> Response:
         product = get_object_or_404(Product, external_id=external_id)
-        queue.skip(request.user, product)
+        queue.skip(signed_in(request.user), product)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ReviewUndoView(ApiView):
     """Undo your latest review submission; the product goes back to you."""
 
-    permission_classes = [CanReview]
+    permission_classes = (CanReview,)
 
     @extend_schema(
         request=None,
@@ -160,7 +175,7 @@ class ReviewUndoView(ApiView):
         },
     )
     def post(self, request: Request) -> Response:
-        result = review_service.undo_last_submission(request.user)
+        result = review_service.undo_last_submission(signed_in(request.user))
         if result is None:
             raise Conflict("Nothing to undo: you have no review submission left to undo.")
         return Response(_reviewed(result))

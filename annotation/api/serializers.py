@@ -2,7 +2,7 @@
 product. Input cleaning beyond types is the services' job (the import cleans
 product rows, the taxonomy service cleans names), so these stay thin."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -41,10 +41,10 @@ def find_tag(key: str, resolver: TagResolver | None = None) -> Tag:
 class TagKeyField(serializers.CharField):
     """A tag given as `facet:value`; validates to the Tag."""
 
-    def to_internal_value(self, data: Any) -> Tag:
+    def to_internal_value(self, data: Any) -> Tag:  # type: ignore[override]  # a str on the wire, a Tag inside
         return find_tag(super().to_internal_value(data))
 
-    def to_representation(self, value: Tag) -> str:
+    def to_representation(self, value: Tag) -> str:  # type: ignore[override]  # a str on the wire, a Tag inside
         return value.key
 
 
@@ -60,7 +60,7 @@ class ProductSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = [
+        fields: ClassVar[list[str]] = [
             "id",
             "title",
             "description",
@@ -153,7 +153,10 @@ class ImportOutcomeSerializer(serializers.Serializer):
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     rejected = serializers.IntegerField()
-    errors = RowErrorSerializer(many=True)
+    errors = RowErrorSerializer(many=True)  # type: ignore[assignment]  # a declared field: the metaclass takes it off the class
+    errors_omitted = serializers.IntegerField(
+        help_text="Row errors counted but not listed (past TAGGER_IMPORT_MAX_ERRORS)"
+    )
     detail = serializers.CharField(required=False, help_text="Why nothing was saved")
 
 
@@ -165,7 +168,7 @@ class TagViewSerializer(serializers.Serializer):
 
     tag_id = serializers.IntegerField()
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field: the metaclass takes it off the class
     label_zh = serializers.CharField()
     facet = serializers.CharField()
     facet_label = serializers.CharField()
@@ -192,7 +195,7 @@ class TagViewSerializer(serializers.Serializer):
 class FacetSerializer(serializers.ModelSerializer):
     class Meta:
         model = TagGroup
-        fields = [
+        fields: ClassVar[list[str]] = [
             "id",
             "name",
             "display_name_en",
@@ -201,9 +204,9 @@ class FacetSerializer(serializers.ModelSerializer):
             "multi_valued",
             "position",
         ]
-        read_only_fields = ["id"]
+        read_only_fields: ClassVar[list[str]] = ["id"]
         # Uniqueness (case-insensitive) is the taxonomy service's to decide.
-        extra_kwargs = {"name": {"validators": []}}
+        extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {"name": {"validators": []}}
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -213,7 +216,7 @@ class TagSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Tag
-        fields = [
+        fields: ClassVar[list[str]] = [
             "id",
             "key",
             "facet",
@@ -236,7 +239,7 @@ class TagDetailSerializer(TagSerializer):
     )
 
     class Meta(TagSerializer.Meta):
-        fields = [*TagSerializer.Meta.fields, "affected_products"]
+        fields: ClassVar[list[str]] = [*TagSerializer.Meta.fields, "affected_products"]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.INT)

@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotation.api.common import (
+from annotation.api.base import (
     GenericApiView,
     ListApiView,
     bad_request,
@@ -19,7 +19,9 @@ from annotation.api.common import (
 )
 from annotation.api.permissions import IsTaggerAdmin, ReviewerReadsAdminWrites
 from annotation.api.serializers import FacetSerializer, TagDetailSerializer, TagSerializer
+from annotation.errors import TaxonomyError
 from annotation.models import Tag, TagGroup
+from annotation.roles import signed_in
 from annotation.services import taxonomy as taxonomy_service
 from training.ml.text import clean_text
 
@@ -27,10 +29,10 @@ _TAG_TEXT_FIELDS = ("display_name_en", "display_name_zh", "description")
 
 
 def _import(facet: dict[str, Any]) -> None:
-    """One facet (and its tags) through import_taxonomy; ValueError becomes a 400."""
+    """One facet (and its tags) through import_taxonomy; TaxonomyError becomes a 400."""
     try:
         taxonomy_service.import_taxonomy({"facets": [facet]})
-    except ValueError as exc:
+    except TaxonomyError as exc:
         raise bad_request(str(exc)) from exc
 
 
@@ -38,7 +40,7 @@ def _import(facet: dict[str, Any]) -> None:
 
 
 class FacetListView(ListApiView):
-    permission_classes = [ReviewerReadsAdminWrites]
+    permission_classes = (ReviewerReadsAdminWrites,)
     serializer_class = FacetSerializer
     queryset = TagGroup.objects.all()
     ordering = ("id",)
@@ -56,7 +58,7 @@ class FacetListView(ListApiView):
 
 
 class FacetDetailView(GenericApiView):
-    permission_classes = [ReviewerReadsAdminWrites]
+    permission_classes = (ReviewerReadsAdminWrites,)
     serializer_class = FacetSerializer
     queryset = TagGroup.objects.all()
 
@@ -106,22 +108,24 @@ class TagPatchSerializer(serializers.Serializer):
 
 
 def _checked(change: Callable[[], object]) -> None:
-    """Run a rename or alias edit; ValueError becomes a 400 (call inside the
+    """Run a rename or alias edit; TaxonomyError becomes a 400 (call inside the
     request's transaction so earlier edits roll back)."""
     try:
         change()
-    except ValueError as exc:
+    except TaxonomyError as exc:
         raise bad_request(str(exc)) from exc
 
 
 @extend_schema_view(get=extend_schema(parameters=[TagQuerySerializer]))
 class TagListView(ListApiView):
-    permission_classes = [ReviewerReadsAdminWrites]
+    permission_classes = (ReviewerReadsAdminWrites,)
     serializer_class = TagSerializer
     queryset = Tag.objects.select_related("group")
     ordering = ("id",)
 
-    def filter_queryset(self, queryset: QuerySet[Tag]) -> QuerySet[Tag]:
+    def filter_queryset(  # type: ignore[override]  # model rows only, never .values() rows
+        self, queryset: QuerySet[Tag]
+    ) -> QuerySet[Tag]:
         query = validated(TagQuerySerializer, self.request.query_params)
         if query.get("facet"):
             queryset = queryset.filter(group__name__iexact=query["facet"])
@@ -146,13 +150,15 @@ class TagListView(ListApiView):
             tag = Tag.objects.select_related("group").get(group=group, name__iexact=name)
             if data.get("aliases"):
                 _checked(
-                    lambda: taxonomy_service.set_aliases(tag, data["aliases"], user=request.user),
+                    lambda: taxonomy_service.set_aliases(
+                        tag, data["aliases"], user=signed_in(request.user)
+                    ),
                 )
         return Response(TagDetailSerializer(tag).data, status=status.HTTP_201_CREATED)
 
 
 class TagDetailView(GenericApiView):
-    permission_classes = [ReviewerReadsAdminWrites]
+    permission_classes = (ReviewerReadsAdminWrites,)
     serializer_class = TagDetailSerializer
     queryset = Tag.objects.select_related("group")
 
@@ -169,10 +175,19 @@ class TagDetailView(GenericApiView):
                 _import({"name": tag.group.name, "tags": [{"name": tag.name, **texts}]})
             if "aliases" in data:
                 _checked(
-                    lambda: taxonomy_service.set_aliases(tag, data["aliases"], user=request.user),
+                    lambda: taxonomy_service.set_aliases(
+                        tag, data["aliases"], user=signed_in(request.user)
+                    ),
                 )
             if "name" in data:
-                _checked(lambda: taxonomy_service.rename_tag(tag, data["name"], user=request.user))
+                _checked(
+                    lambda: taxonomy_service.rename_tag(
+                        tag,
+                        data["name"],
+                        user=signed_in(request.user),
+                        display_name_en=texts.get("display_name_en"),
+                    )
+                )
         return Response(TagDetailSerializer(self.get_queryset().get(pk=tag.pk)).data)
 
 
@@ -205,7 +220,7 @@ class TagMergeView(GenericApiView):
     """Fold this tag into another of the same facet: decisions, history and
     suggestions move; this tag is deprecated and its names become aliases."""
 
-    permission_classes = [IsTaggerAdmin]
+    permission_classes = (IsTaggerAdmin,)
     serializer_class = MergeSerializer
     queryset = Tag.objects.select_related("group")
 
@@ -215,8 +230,8 @@ class TagMergeView(GenericApiView):
         into: Tag = validated(MergeSerializer, request.data)["into"]
         affected = taxonomy_service.affected_products(source)
         try:
-            result = taxonomy_service.merge_tags(source, into, user=request.user)
-        except ValueError as exc:
+            result = taxonomy_service.merge_tags(source, into, user=signed_in(request.user))
+        except TaxonomyError as exc:
             raise bad_request(str(exc)) from exc
         body = {
             "tag": self.get_queryset().get(pk=source.pk),
@@ -231,10 +246,62 @@ class TagMergeView(GenericApiView):
         return Response(MergedSerializer(body).data)
 
 
+class UnmergedSerializer(serializers.Serializer):
+    tag = TagSerializer(help_text="The tag, active again")
+    into = TagSerializer(help_text="The tag it had been merged into")
+    complete = serializers.BooleanField(
+        help_text="False for a merge made before merges were recorded in full: only the "
+        "decisions it moved onto products without one went back"
+    )
+    moved_back = serializers.IntegerField(help_text="Decisions moved back to the tag")
+    recreated = serializers.IntegerField(
+        help_text="The tag's decisions the merge had folded into the other tag's, created again"
+    )
+    restored = serializers.IntegerField(
+        help_text="The other tag's decisions the merge had replaced, restored"
+    )
+    kept = serializers.IntegerField(help_text="Decisions changed since the merge, left as they are")
+    not_restorable = serializers.IntegerField(
+        help_text="Folded decisions of an unrecorded merge, which cannot be told apart"
+    )
+    events_moved = serializers.IntegerField()
+    suggestions_restored = serializers.IntegerField()
+
+
+class TagUnmergeView(GenericApiView):
+    """Undo the merge of this (merged) tag: it is active again and what the
+    merge moved goes back to it; one review event (unmerge) per decision."""
+
+    permission_classes = (IsTaggerAdmin,)
+    serializer_class = UnmergedSerializer
+    queryset = Tag.objects.select_related("group")
+
+    @extend_schema(request=None, responses=UnmergedSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        tag = self.get_object()
+        try:
+            result = taxonomy_service.unmerge_tag(tag, user=signed_in(request.user))
+        except TaxonomyError as exc:
+            raise bad_request(str(exc)) from exc
+        body = {
+            "tag": self.get_queryset().get(pk=tag.pk),
+            "into": self.get_queryset().get(pk=result.into.pk),
+            "complete": result.complete,
+            "moved_back": result.moved_back,
+            "recreated": result.recreated,
+            "restored": result.restored,
+            "kept": result.kept,
+            "not_restorable": result.not_restorable,
+            "events_moved": result.events_moved,
+            "suggestions_restored": result.suggestions_restored,
+        }
+        return Response(UnmergedSerializer(body).data)
+
+
 class TagDeprecateView(GenericApiView):
     """Retire a tag: no longer proposed; past decisions stay."""
 
-    permission_classes = [IsTaggerAdmin]
+    permission_classes = (IsTaggerAdmin,)
     serializer_class = DeprecatedSerializer
     queryset = Tag.objects.select_related("group")
 
@@ -242,8 +309,8 @@ class TagDeprecateView(GenericApiView):
     def post(self, request: Request, pk: int) -> Response:
         tag = self.get_object()
         try:
-            withdrawn = taxonomy_service.deprecate_tag(tag, user=request.user)
-        except ValueError as exc:
+            withdrawn = taxonomy_service.deprecate_tag(tag, user=signed_in(request.user))
+        except TaxonomyError as exc:
             raise bad_request(str(exc)) from exc
         body = {
             "tag": self.get_queryset().get(pk=tag.pk),

@@ -1,9 +1,9 @@
 from django.urls import path
 
-from annotation.api import admin_api, catalog, review, taxonomy, training
+from annotation.api import catalog, imports, integrations, review, taxonomy
 from annotation.api.export import ExportView
 
-app_name = "api"
+# Included under /api/v1/ by tagger/urls.py, with the training app's API beside it.
 urlpatterns = [
     path("export/", ExportView.as_view(), name="export"),
     # Catalogue and review.
@@ -23,6 +23,8 @@ urlpatterns = [
         name="product-review",
     ),
     path("products/<path:external_id>/", catalog.ProductDetailView.as_view(), name="product"),
+    path("imports/", imports.ImportListView.as_view(), name="imports"),
+    path("imports/<int:pk>/", imports.ImportDetailView.as_view(), name="import"),
     path("review/next/", review.ReviewNextView.as_view(), name="review-next"),
     path("review/undo/", review.ReviewUndoView.as_view(), name="review-undo"),
     path("review/<path:external_id>/skip/", review.ReviewSkipView.as_view(), name="review-skip"),
@@ -32,40 +34,17 @@ urlpatterns = [
     path("tags/", taxonomy.TagListView.as_view(), name="tags"),
     path("tags/<int:pk>/", taxonomy.TagDetailView.as_view(), name="tag"),
     path("tags/<int:pk>/merge/", taxonomy.TagMergeView.as_view(), name="tag-merge"),
+    path("tags/<int:pk>/unmerge/", taxonomy.TagUnmergeView.as_view(), name="tag-unmerge"),
     path("tags/<int:pk>/deprecate/", taxonomy.TagDeprecateView.as_view(), name="tag-deprecate"),
-    # Training.
-    path("training/runs/", training.TrainingRunListView.as_view(), name="training-runs"),
-    path("training/runs/<int:pk>/", training.TrainingRunDetailView.as_view(), name="training-run"),
-    path(
-        "training/runs/<int:pk>/cancel/",
-        training.TrainingRunCancelView.as_view(),
-        name="training-run-cancel",
-    ),
-    path("training/versions/", training.ModelVersionListView.as_view(), name="model-versions"),
-    path(
-        "training/versions/<int:pk>/",
-        training.ModelVersionDetailView.as_view(),
-        name="model-version",
-    ),
-    path(
-        "training/versions/<int:pk>/promote/",
-        training.ModelVersionPromoteView.as_view(),
-        name="model-version-promote",
-    ),
-    path(
-        "training/versions/<int:pk>/rollback/",
-        training.ModelVersionRollbackView.as_view(),
-        name="model-version-rollback",
-    ),
     # Access.
-    path("tokens/", admin_api.TokenListView.as_view(), name="tokens"),
-    path("tokens/<int:pk>/", admin_api.TokenDetailView.as_view(), name="token"),
-    path("tokens/<int:pk>/revoke/", admin_api.TokenRevokeView.as_view(), name="token-revoke"),
-    path("webhooks/", admin_api.WebhookListView.as_view(), name="webhooks"),
-    path("webhooks/<int:pk>/", admin_api.WebhookDetailView.as_view(), name="webhook"),
+    path("tokens/", integrations.TokenListView.as_view(), name="tokens"),
+    path("tokens/<int:pk>/", integrations.TokenDetailView.as_view(), name="token"),
+    path("tokens/<int:pk>/revoke/", integrations.TokenRevokeView.as_view(), name="token-revoke"),
+    path("webhooks/", integrations.WebhookListView.as_view(), name="webhooks"),
+    path("webhooks/<int:pk>/", integrations.WebhookDetailView.as_view(), name="webhook"),
     path(
         "webhooks/<int:pk>/deliveries/",
-        admin_api.WebhookDeliveryListView.as_view(),
+        integrations.WebhookDeliveryListView.as_view(),
         name="webhook-deliveries",
     ),
 ]

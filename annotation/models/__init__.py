@@ -1,11 +1,16 @@
-from annotation.models.api import ApiToken, Webhook, WebhookDelivery
 from annotation.models.catalog import ImportBatch, Product, Tag, TagGroup
-from annotation.models.queue import ProjectSettings, QueueEntry
+from annotation.models.integrations import ApiToken, Webhook, WebhookDelivery
+from annotation.models.merges import TagMerge
+from annotation.models.outbox import OutboxMessage
+from annotation.models.preferences import UserPreference
+from annotation.models.project import ProjectSettings
+from annotation.models.queue import QueueEntry
 from annotation.models.review import ProductTag, ReviewEvent, Suggestion
 
 __all__ = [
     "ApiToken",
     "ImportBatch",
+    "OutboxMessage",
     "Product",
     "ProductTag",
     "ProjectSettings",
@@ -14,6 +19,8 @@ __all__ = [
     "Suggestion",
     "Tag",
     "TagGroup",
+    "TagMerge",
+    "UserPreference",
     "Webhook",
     "WebhookDelivery",
 ]

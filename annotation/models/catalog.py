@@ -1,12 +1,28 @@
+from collections.abc import Callable, Iterable
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from training.ml.text import product_text
 
 
 class ImportBatch(models.Model):
+    """One import: its outcome, and while an uploaded file waits for or runs in
+    a worker, the source of truth for its progress (the import page polls it)."""
+
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    class Stage(models.TextChoices):
+        READING = "reading", _("Reading and checking the rows")
+        SAVING = "saving", _("Saving the products")
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
     source = models.CharField(max_length=500)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
@@ -14,21 +30,37 @@ class ImportBatch(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
+    # The uploaded file in the upload storage while the import waits or runs;
+    # emptied once the import finishes and the file is deleted.
+    stored_file = models.CharField(max_length=500, blank=True)
+    file_size = models.PositiveBigIntegerField(default=0)
+    stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
+    # Percent of the file read (0-100); saving happens in one transaction, so
+    # it has no finer progress to show.
+    progress = models.FloatField(default=0.0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     rows_total = models.PositiveIntegerField(default=0)
     rows_created = models.PositiveIntegerField(default=0)
     rows_updated = models.PositiveIntegerField(default=0)
     rows_unchanged = models.PositiveIntegerField(default=0)
     rows_rejected = models.PositiveIntegerField(default=0)
-    # [{"line": int, "reason": str}, ...]
+    # [{"line": int, "reason": str}, ...]: the problem with the file as a whole
+    # first, if any, then the first TAGGER_IMPORT_MAX_ERRORS row errors.
     errors = models.JSONField(default=list, blank=True)
+    # Row errors counted but not kept in `errors`.
+    errors_omitted = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-started_at"]
+        ordering: ClassVar[list[str]] = ["-started_at"]
 
     def __str__(self) -> str:
         return f"{self.source} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
 
 
 class Product(models.Model):
@@ -56,11 +88,19 @@ class Product(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
-        ordering = ["id"]
-        indexes = [models.Index(fields=["tags_updated_at", "id"], name="product_tags_changed_idx")]
+        ordering: ClassVar[list[str]] = ["id"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["tags_updated_at", "id"], name="product_tags_changed_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.external_id}: {self.title[:60]}"
+
+    @property
+    def model_text(self) -> str:
+        """What the model reads (and evidence spans index): the cleaned title and
+        description, as stored at import, or built the same way when missing."""
+        return self.normalized_text or product_text(self.title, self.description)
 
 
 class TagGroup(models.Model):
@@ -77,7 +117,7 @@ class TagGroup(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["position", "name"]
+        ordering: ClassVar[list[str]] = ["position", "name"]
 
     def __str__(self) -> str:
         return self.name
@@ -87,10 +127,52 @@ class TagGroup(models.Model):
         return self.display_name_en or self.name
 
 
+def follow_merges(tag: "Tag", lookup: Callable[[int], "Tag | None"]) -> "Tag | None":
+    """The active tag `tag` now lives in: itself when active, else the end of its
+    chain of merges; None when the chain ends at a deprecated tag that was not
+    merged (or loops). `lookup` finds a tag by id."""
+    seen = {tag.pk}
+    current: Tag | None = tag
+    while current is not None and not current.is_active:
+        target_id = current.merged_into_id
+        if target_id is None or target_id in seen:
+            return None
+        seen.add(target_id)
+        current = lookup(target_id)
+    return current
+
+
+class TagQuerySet(models.QuerySet["Tag"]):
+    def current_ids(self, keys: Iterable[str]) -> dict[str, int]:
+        """The tag vocabulary as it stands now: each `facet:value` key mapped to the
+        id of the active tag that carries it, following merges (a key merged
+        away maps to its merge target) and renames (an old name is an alias).
+        Keys of unknown tags, and of deprecated tags never merged, are left
+        out. Scoring and ranking both read a model's vocabulary through this."""
+        tags = {tag.pk: tag for tag in self.select_related("group")}
+        by_key: dict[str, Tag] = {tag.key: tag for tag in tags.values()}
+        # A renamed tag keeps its old name as an alias: a model trained before
+        # the rename still knows it by the old key.
+        by_alias: dict[tuple[str, str], Tag] = {}
+        for tag in tags.values():
+            for alias in tag.aliases or []:
+                by_alias.setdefault((tag.group.name, str(alias).casefold()), tag)
+        mapping: dict[str, int] = {}
+        for key in keys:
+            found = by_key.get(key)
+            if found is None:
+                facet, _sep, name = key.partition(":")
+                found = by_alias.get((facet, name.casefold()))
+            target = follow_merges(found, tags.get) if found is not None else None
+            if target is not None:
+                mapping[key] = target.pk
+        return mapping
+
+
 class Tag(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        DEPRECATED = "deprecated", "Deprecated"
+        ACTIVE = "active", _("Active")
+        DEPRECATED = "deprecated", _("Deprecated")
 
     group = models.ForeignKey(TagGroup, on_delete=models.PROTECT, related_name="tags")
     name = models.CharField(max_length=200)
@@ -105,9 +187,11 @@ class Tag(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = TagQuerySet.as_manager()
+
     class Meta:
-        ordering = ["group__position", "group__name", "name"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["group__position", "group__name", "name"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["group", "name"], name="tag_unique_in_group"),
         ]
 
@@ -126,3 +210,10 @@ class Tag(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    def merge_target(self) -> "Tag | None":
+        """The active tag a decision about this one applies to: itself, or where
+        its merges lead; None when it was deprecated without a merge."""
+        return follow_merges(
+            self, lambda pk: Tag.objects.select_related("group").filter(pk=pk).first()
+        )

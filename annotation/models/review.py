@@ -1,5 +1,8 @@
+from typing import Any, ClassVar
+
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from annotation.models.catalog import Product, Tag
 
@@ -20,12 +23,12 @@ class Suggestion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
                 fields=["product", "tag", "model_version"], name="suggestion_unique"
             ),
         ]
-        indexes = [
+        indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["model_version", "product"]),
             # The bulk page lists a tag's products best score first.
             models.Index(
@@ -42,13 +45,13 @@ class ProductTag(models.Model):
     """The current decided state of one tag on one product."""
 
     class State(models.TextChoices):
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
 
     class Source(models.TextChoices):
-        HUMAN = "human", "Human"
-        IMPORT = "import", "Import"
-        AUTO = "auto", "Auto"
+        HUMAN = "human", _("Human")
+        IMPORT = "import", _("Import")
+        AUTO = "auto", _("Auto")
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="product_tags")
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="product_tags")
@@ -66,33 +69,46 @@ class ProductTag(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
-        constraints = [
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["product", "tag"], name="product_tag_unique"),
         ]
-        indexes = [
+        indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["updated_at", "id"]),
             models.Index(fields=["tag", "state"]),
         ]
 
+    # The columns one decision writes: what bulk writes and update_fields list
+    # (updated_at, auto_now, is added by callers that save through the ORM).
+    DECISION_FIELDS = ("state", "source", "decided_by", "decided_at", "model_version", "score")
+
     def __str__(self) -> str:
         return f"{self.product_id} {self.tag_id} {self.state}"
+
+    def copy_decision(self, other: "ProductTag") -> None:
+        """Take over another row's decision (who, when, what, and the model's part)."""
+        for name in self.DECISION_FIELDS:
+            field = self._meta.get_field(name)
+            assert isinstance(field, models.Field), "decision fields are concrete fields"
+            setattr(self, field.attname, getattr(other, field.attname))
 
 
 class ReviewEvent(models.Model):
     """Append-only audit of every decision. Never updated in place, except
-    when a tag merge moves history to the surviving tag."""
+    when a tag merge moves history to the surviving tag (and an unmerge moves
+    it back)."""
 
     class Action(models.TextChoices):
-        ACCEPT = "accept", "Accepted a suggestion"
-        ADD = "add", "Added a tag"
-        REJECT = "reject", "Rejected a suggestion"
-        REMOVE = "remove", "Removed a tag"
-        SKIP = "skip", "Skipped the product"
-        UNDO = "undo", "Undid a decision"
-        IMPORT = "import", "Imported"
-        BULK_ACCEPT = "bulk_accept", "Bulk accepted"
-        BULK_REJECT = "bulk_reject", "Bulk rejected"
-        MERGE = "merge", "Moved by a tag merge"
+        ACCEPT = "accept", _("Accepted a suggestion")
+        ADD = "add", _("Added a tag")
+        REJECT = "reject", _("Rejected a suggestion")
+        REMOVE = "remove", _("Removed a tag")
+        SKIP = "skip", _("Skipped the product")
+        UNDO = "undo", _("Undid a decision")
+        IMPORT = "import", _("Imported")
+        BULK_ACCEPT = "bulk_accept", _("Bulk accepted")
+        BULK_REJECT = "bulk_reject", _("Bulk rejected")
+        MERGE = "merge", _("Moved by a tag merge")
+        UNMERGE = "unmerge", _("Moved back by an unmerge")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -116,13 +132,13 @@ class ReviewEvent(models.Model):
     note = models.CharField(max_length=500, blank=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "created_at"])]
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["user", "created_at"])]
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.action} {self.tag_id} on {self.product_id}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):
             raise ValueError("ReviewEvent is append-only")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)

@@ -4,6 +4,7 @@ import secrets
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from annotation import roles
 from annotation.models import ApiToken
 
 TOKEN_PREFIX = "tgr_"
@@ -28,6 +29,18 @@ def create_token(
         created_by=created_by,
     )
     return token, key
+
+
+def scope_within_role(user: User, scope: str) -> bool:
+    """Whether a token of `scope` may act for `user` with their role now: an
+    admin token needs an admin, an export token someone whose session may
+    export (an API client or an admin). A token never exceeds its owner's role;
+    checked on every request, so a role taken away disarms its tokens."""
+    if scope == ApiToken.Scope.ADMIN:
+        return roles.is_admin(user)
+    if scope == ApiToken.Scope.EXPORT:
+        return roles.can_export(user)
+    return False
 
 
 def revoke_token(token: ApiToken) -> None:

@@ -1,5 +1,6 @@
 """Tag and facet names in the reader's language."""
 
+import re
 from typing import Protocol
 
 from django import template
@@ -38,6 +39,7 @@ REASON_LABELS = {
     "exploration": gettext_lazy("Exploration (random)"),
     "diverse": gettext_lazy("Diverse sample (cold start)"),
     "overlap": gettext_lazy("Second opinion (agreement)"),
+    "possible_mistake": gettext_lazy("Possible mistake: the model contradicts a decision"),
 }
 ACTION_LABELS = {
     "accept": gettext_lazy("Accepted a suggestion"),
@@ -50,6 +52,7 @@ ACTION_LABELS = {
     "bulk_accept": gettext_lazy("Bulk accepted"),
     "bulk_reject": gettext_lazy("Bulk rejected"),
     "merge": gettext_lazy("Moved by a tag merge"),
+    "unmerge": gettext_lazy("Moved back by an unmerge"),
 }
 STATE_LABELS = {
     "approved": gettext_lazy("approved"),
@@ -78,6 +81,29 @@ def reason_label(value: str) -> str:
 @register.filter
 def action_label(value: str) -> str:
     return str(ACTION_LABELS.get(value, value))
+
+
+# The notes the taxonomy service writes on the events of a merge and an
+# unmerge; any other note (a reviewer's, an API client's) is shown as written.
+_EVENT_NOTES = (
+    (
+        re.compile(r"merged (?P<source>.+) into (?P<target>.+)"),
+        gettext_lazy("merged %(source)s into %(target)s"),
+    ),
+    (
+        re.compile(r"unmerged (?P<source>.+) from (?P<target>.+)"),
+        gettext_lazy("unmerged %(source)s from %(target)s"),
+    ),
+)
+
+
+@register.filter
+def event_note(value: str) -> str:
+    for pattern, text in _EVENT_NOTES:
+        match = pattern.fullmatch(value or "")
+        if match is not None:
+            return str(text) % match.groupdict()
+    return value
 
 
 @register.filter
@@ -119,3 +145,29 @@ MODE_LABELS = {
 @register.filter
 def mode_label(value: str) -> str:
     return str(MODE_LABELS.get(value, value))
+
+
+# The review queue's ordering strategies (training.ml.query.STRATEGIES), in
+# plain words, for pages that say why a product came up.
+STRATEGY_LABELS = {
+    "random": gettext_lazy("random order"),
+    "least_confidence": gettext_lazy("least confident first"),
+    "margin_min": gettext_lazy("closest calls first"),
+    "margin_mean": gettext_lazy("closest calls first (on average)"),
+    "entropy": gettext_lazy("most uncertain first"),
+    "uncertainty": gettext_lazy("most uncertain first"),
+    "long_tail": gettext_lazy("closest calls and rare tags first"),
+    "diverse_long_tail": gettext_lazy("closest calls and rare tags, varied"),
+    "cold_start": gettext_lazy("a varied sample (cold start)"),
+    "ranked_batch": gettext_lazy("closest calls first, each unlike the ones before"),
+    "density_margin": gettext_lazy("closest calls first, typical products before outliers"),
+    "rare_search": gettext_lazy("likely carriers of rare tags first"),
+    "diverse_rare_search": gettext_lazy("closest calls, varied, and likely rare tags"),
+    "possible_mistake": gettext_lazy("possible mistakes sent back"),
+    "default": gettext_lazy("the default order"),
+}
+
+
+@register.filter
+def strategy_label(value: str) -> str:
+    return str(STRATEGY_LABELS.get(value, value))

@@ -1,18 +1,25 @@
 """Forms of the browser UI: they validate what a page posts before a view
 hands it to a service."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from annotation.inputs import MAX_ID, parse_id
 from annotation.models import Tag, TagGroup
 from annotation.templatetags.labels import localized_label
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 class IntListField(forms.Field):
-    """Every value of a repeated parameter (`?tag=1&tag=2`) as a list of ints."""
+    """Every value of a repeated parameter (`?tag=1&tag=2`) as a list of ids
+    (ASCII digits within the database's range)."""
 
     widget = forms.MultipleHiddenInput
 
@@ -20,10 +27,10 @@ class IntListField(forms.Field):
         if not value:
             return []
         values = value if isinstance(value, list | tuple) else [value]
-        try:
-            return [int(v) for v in values if str(v).strip()]
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(_("Expected a list of numbers."), code="invalid") from exc
+        ids = [parse_id(str(v).strip()) for v in values if str(v).strip()]
+        if None in ids:
+            raise ValidationError(_("Expected a list of numbers."), code="invalid")
+        return [i for i in ids if i is not None]
 
     def validate(self, value: list[int]) -> None:
         if self.required and not value:
@@ -38,13 +45,14 @@ class TagField(forms.CharField):
         kwargs.setdefault("max_length", 402)
         super().__init__(*args, **kwargs)
 
-    def clean(self, value: Any) -> Tag | None:  # type: ignore[override]
+    def clean(self, value: Any) -> Tag | None:
         text = super().clean(value)
         if not text:
             return None
         tags = Tag.objects.select_related("group")
-        if text.isdigit():
-            tag = tags.filter(pk=int(text)).first()
+        tag_id = parse_id(text)
+        if tag_id is not None:
+            tag = tags.filter(pk=tag_id).first()
         else:
             facet, sep, name = text.partition(":")
             tag = tags.filter(group__name=facet.strip(), name=name.strip()).first() if sep else None
@@ -66,11 +74,13 @@ class TagField(forms.CharField):
 
 class ReviewSubmitForm(forms.Form):
     """The whole decision set of one product: every tag the page showed
-    (`shown`), and the ones left checked or added (`tag`)."""
+    (`shown`), and the ones left checked or added (`tag`). `none_apply` is the
+    reviewer's explicit "no tags apply" (the only way to submit no decision)."""
 
-    product = forms.IntegerField(min_value=1)
+    product = forms.IntegerField(min_value=1, max_value=MAX_ID)
     shown = IntListField(required=False)
     tag = IntListField(required=False)
+    none_apply = forms.BooleanField(required=False)
 
     def decisions(self) -> list[tuple[int, bool]]:
         checked = set(self.cleaned_data["tag"])
@@ -79,7 +89,7 @@ class ReviewSubmitForm(forms.Form):
 
 
 class ProductActionForm(forms.Form):
-    product = forms.IntegerField(min_value=1)
+    product = forms.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 # -- products (bulk review) -------------------------------------------------------------
@@ -91,7 +101,7 @@ class FacetChoiceField(forms.ModelChoiceField):
 
 
 class ProductFilterForm(forms.Form):
-    STATE_CHOICES = [
+    STATE_CHOICES: ClassVar[list[tuple[str, "StrOrPromise"]]] = [
         ("", _("Any")),
         ("unreviewed", _("Not reviewed")),
         ("reviewed", _("Reviewed")),
@@ -114,6 +124,7 @@ class ProductFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None, "Form.clean returns cleaned_data"
         low, high = data.get("score_min"), data.get("score_max")
         if low is not None and high is not None and low > high:
             raise ValidationError(_("The lower score bound is above the upper one."))
@@ -147,7 +158,7 @@ def _split_aliases(text: str) -> list[str]:
 class AliasesField(forms.CharField):
     widget = forms.Textarea(attrs={"rows": 3})
 
-    def clean(self, value: Any) -> list[str]:  # type: ignore[override]
+    def clean(self, value: Any) -> list[str]:
         return _split_aliases(super().clean(value) or "")
 
 
@@ -158,15 +169,24 @@ class TagCreateForm(forms.ModelForm):
 
     class Meta:
         model = Tag
-        fields = ["group", "name", "display_name_en", "display_name_zh", "aliases", "description"]
-        labels = {
+        fields: ClassVar[list[str]] = [
+            "group",
+            "name",
+            "display_name_en",
+            "display_name_zh",
+            "aliases",
+            "description",
+        ]
+        labels: ClassVar[dict[str, "StrOrPromise"]] = {
             "group": _("Facet"),
             "name": _("Name"),
             "display_name_en": _("English name"),
             "display_name_zh": _("Chinese name"),
             "description": _("Description"),
         }
-        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        widgets: ClassVar[dict[str, forms.Widget]] = {
+            "description": forms.Textarea(attrs={"rows": 2})
+        }
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -178,15 +198,21 @@ class TagCreateForm(forms.ModelForm):
 class TagGroupCreateForm(forms.ModelForm):
     class Meta:
         model = TagGroup
-        fields = ["name", "display_name_en", "display_name_zh", "multi_valued", "position"]
-        labels = {
+        fields: ClassVar[list[str]] = [
+            "name",
+            "display_name_en",
+            "display_name_zh",
+            "multi_valued",
+            "position",
+        ]
+        labels: ClassVar[dict[str, "StrOrPromise"]] = {
             "name": _("Name"),
             "display_name_en": _("English name"),
             "display_name_zh": _("Chinese name"),
             "multi_valued": _("A product may carry several tags of this facet"),
             "position": _("Position"),
         }
-        help_texts = {"multi_valued": ""}
+        help_texts: ClassVar[dict[str, "StrOrPromise"]] = {"multi_valued": ""}
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -207,7 +233,79 @@ class RenameTagForm(forms.Form):
 
 
 class MergeTagForm(forms.Form):
-    into = TagField(label=_("Merge into"), active_only=True, help_text=_("facet:value"))
+    """The tag to merge `source` into, named exactly: the picker's choice (its
+    id, with the facet:name it wrote), or a typed facet:name that is exactly
+    one tag's. Anything less (a prefix, another case, an alias, a tag of
+    another facet) is refused with the tags it might have meant."""
+
+    into = forms.CharField(
+        label=_("Merge into"),
+        max_length=402,
+        help_text=_("Choose the tag to keep from the list; it shows each as facet: name."),
+    )
+    into_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, source: Tag, **kwargs: Any) -> None:
+        self.source = source
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        assert data is not None, "Form.clean returns cleaned_data"
+        text = (data.get("into") or "").strip()
+        if not text:
+            return data
+        facet, sep, name = text.partition(":")
+        facet, name = facet.strip(), name.strip()
+        tags = Tag.objects.select_related("group")
+        exact = tags.filter(group__name=facet, name=name).first() if sep else None
+        if data.get("into_id") is not None and (exact is None or exact.pk != data["into_id"]):
+            raise ValidationError(
+                _("The name in the box is not the tag picked from the list; pick it again."),
+                code="mismatch",
+            )
+        if exact is None:
+            raise ValidationError(self._not_exact(text, name or facet), code="inexact")
+        self._check_target(exact)
+        data["into"] = exact
+        return data
+
+    def _not_exact(self, text: str, name: str) -> str:
+        near = [
+            f"{t.group.name}: {t.name}"
+            for t in Tag.objects.select_related("group")
+            .filter(group_id=self.source.group_id, status=Tag.Status.ACTIVE)
+            .exclude(pk=self.source.pk)
+            .filter(Q(name__icontains=name) | Q(aliases__icontains=name))
+            .order_by(Lower("name"), "pk")[:5]
+        ]
+        if near:
+            return _("No tag is exactly “%(text)s”. Did you mean: %(near)s?") % {
+                "text": text,
+                "near": "; ".join(near),
+            }
+        return _("No tag is exactly “%(text)s”. Write it as facet:name, e.g. %(example)s.") % {
+            "text": text,
+            "example": f"{self.source.group.name}:{self.source.name}",
+        }
+
+    def _check_target(self, into: Tag) -> None:
+        if into.pk == self.source.pk:
+            raise ValidationError(_("A tag cannot be merged into itself."), code="itself")
+        if into.group_id != self.source.group_id:
+            raise ValidationError(
+                _("%(tag)s is in another facet; a tag merges only within its facet.")
+                % {"tag": f"{into.group.name}: {into.name}"},
+                code="facet",
+            )
+        if not into.is_active:
+            raise ValidationError(
+                _("The tag %(tag)s is deprecated.") % {"tag": into.key}, code="deprecated"
+            )
+
+
+class UnmergeTagForm(forms.Form):
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 

@@ -1,35 +1,30 @@
-"""The admin's catalogue upload: a file in, the import service, a report out.
+"""The admin's catalogue upload: a file in, an import queued, its progress
+and then its report.
 
-The upload is copied into an anonymous temporary file for the length of the
-request and read as data only; nothing of it is kept but the ImportBatch."""
+The upload is stored (annotation.services.importing.uploads) and imported by a
+worker; the page polls the ImportBatch, the source of truth for the progress.
+The file is read as data only and deleted when its import finishes; nothing of
+it is kept but the ImportBatch."""
 
-import tempfile
-from pathlib import PurePath
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
+from annotation.errors import ImportFileError
 from annotation.models import ImportBatch
-from annotation.services.importing import import_products
-from annotation.views.access import admin_required
+from annotation.services.importing import queue_import
+from annotation.services.importing.uploads import accepted_name
+from annotation.views.access import SignedInRequest, admin_required
 
-ALLOWED_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json")
 RECENT_BATCHES = 10
-# Multipart framing around the file itself.
-_ENVELOPE_BYTES = 64 * 1024
-
-
-def _suffix_ok(name: str) -> bool:
-    lower = name.lower().removesuffix(".gz")
-    return PurePath(lower).suffix in ALLOWED_SUFFIXES
 
 
 class ImportForm(forms.Form):
@@ -50,7 +45,7 @@ class ImportForm(forms.Form):
                 _("The file is %(size)s; the limit is %(limit)s.")
                 % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)}
             )
-        if not _suffix_ok(upload.name or ""):
+        if not accepted_name(upload.name or ""):
             raise forms.ValidationError(
                 _("Upload a .csv, .tsv, .jsonl, .ndjson or .json file (optionally .gz).")
             )
@@ -60,38 +55,51 @@ class ImportForm(forms.Form):
 def _page(
     request: HttpRequest, form: ImportForm, status: int = 200, error: str = ""
 ) -> HttpResponse:
+    recent = list(ImportBatch.objects.select_related("created_by")[:RECENT_BATCHES])
     context: dict[str, Any] = {
         "form": form,
         "error": error,
         "max_bytes": settings.TAGGER_MAX_UPLOAD_BYTES,
-        "recent": ImportBatch.objects.select_related("created_by")[:RECENT_BATCHES],
+        "recent": recent,
+        "active": [batch for batch in recent if batch.is_active],
     }
     return render(request, "annotation/import.html", context, status=status)
 
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def import_view(request: HttpRequest) -> HttpResponse:
+def import_view(request: SignedInRequest) -> HttpResponse:
     if request.method == "GET":
         return _page(request, ImportForm())
-    # Refuse an oversized body before Django reads it into a temporary file.
-    declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    limit = settings.TAGGER_MAX_UPLOAD_BYTES
-    if declared > limit + _ENVELOPE_BYTES:
-        error = _("The file is over the limit of %(limit)s.") % {"limit": filesizeformat(limit)}
-        return _page(request, ImportForm(), status=413, error=error)
+    # A body far over the limit never gets here: tagger.body_limit answers 413.
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, form, status=400)
     upload: UploadedFile = form.cleaned_data["file"]
-    with tempfile.TemporaryFile() as copy:
-        for chunk in upload.chunks():
-            copy.write(chunk)
-        copy.seek(0)
-        result = import_products(
-            copy,
-            filename=upload.name,
+    try:
+        batch = queue_import(
+            upload,
+            filename=upload.name or "upload",
             keep_valid=form.cleaned_data["keep_valid"],
-            user=request.user,  # type: ignore[arg-type]
+            user=request.user,
         )
-    return render(request, "annotation/import_result.html", {"result": result})
+    except ImportFileError as exc:
+        return _page(request, form, status=400, error=exc.reason)
+    return redirect("annotation:import_batch", batch_id=batch.pk)
+
+
+@admin_required
+@require_GET
+def import_batch(request: SignedInRequest, batch_id: int) -> HttpResponse:
+    """One import: its progress while it runs, then its counts and errors."""
+    batch = get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=batch_id)
+    return render(request, "annotation/import_batch.html", {"batch": batch})
+
+
+@admin_required
+@require_GET
+def import_progress(request: SignedInRequest, batch_id: int) -> HttpResponse:
+    """The fragment htmx polls every 2 s while the import is queued or running;
+    once it has finished it answers once more, with the outcome and no polling."""
+    batch = get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=batch_id)
+    return render(request, "annotation/_import_progress.html", {"batch": batch})

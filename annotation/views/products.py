@@ -13,22 +13,29 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from annotation.errors import ReviewError
 from annotation.models import Product, ProductTag, QueueEntry, ReviewEvent, Suggestion, Tag
+from annotation.services import active_model
 from annotation.services import review as review_service
 from annotation.templatetags.labels import localized_label
-from annotation.views.access import reviewer_required
+from annotation.views.access import SignedInRequest, reviewer_required
 from annotation.views.forms import BulkTagForm, ProductFilterForm
-from training.models import ModelVersion
-from training.services.versions import active_version
 
 PAGE_SIZE = 50
 AUDIT_SHOWN = 300
 
 
-def filter_products(data: dict[str, Any], version: ModelVersion | None) -> QuerySet[Product]:
+def filter_products(
+    data: dict[str, Any], version: active_model.ModelVersion | None
+) -> QuerySet[Product]:
     """Products matching the bulk-review filters (cleaned ProductFilterForm data).
     Tag, facet and score bounds select on the active version's suggestions."""
-    products = Product.objects.all()
+    products = _filter_by_catalogue(Product.objects.all(), data)
+    return _filter_by_suggestions(products, data, version)
+
+
+def _filter_by_catalogue(products: QuerySet[Product], data: dict[str, Any]) -> QuerySet[Product]:
+    """The filters on the product itself: text, category, review state, approved tag."""
     if q := (data.get("q") or "").strip():
         products = products.filter(
             Q(normalized_text__icontains=q) | Q(external_id=q) | Q(brand__icontains=q)
@@ -47,6 +54,14 @@ def filter_products(data: dict[str, Any], version: ModelVersion | None) -> Query
                 )
             )
         )
+    return products
+
+
+def _filter_by_suggestions(
+    products: QuerySet[Product], data: dict[str, Any], version: active_model.ModelVersion | None
+) -> QuerySet[Product]:
+    """The filters on the active version's suggestions: tag, facet and score bounds.
+    Without an active version, any of them matches nothing."""
     tag, facet = data.get("tag"), data.get("facet")
     low, high = data.get("score_min"), data.get("score_max")
     if not (tag or facet or low is not None or high is not None):
@@ -89,7 +104,7 @@ def _with_tag_state(products: QuerySet[Product], tag: Tag | None) -> QuerySet[Pr
 def product_list(request: HttpRequest) -> HttpResponse:
     form = ProductFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    version = active_version()
+    version = active_model.active_version()
     products = filter_products(data, version)
     tag = data.get("tag")
     products = _with_tag_state(products, tag).only(
@@ -99,7 +114,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
     ordering = ["-tag_score", "id"] if tag is not None and version is not None else ["id"]
     page = Paginator(products.order_by(*ordering), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
-    approved = {}
+    approved: dict[int, list[Tag]] = {}
     for pt in (
         ProductTag.objects.filter(product__in=[p.pk for p in rows], state=ProductTag.State.APPROVED)
         .select_related("tag__group")
@@ -107,7 +122,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
     ):
         approved.setdefault(pt.product_id, []).append(pt.tag)
     for product in rows:
-        product.approved_tags = approved.get(product.pk, [])
+        product.approved_tags = approved.get(product.pk, [])  # type: ignore[attr-defined]  # for the template only
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -127,7 +142,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
 
 @reviewer_required
 @require_POST
-def bulk_tag(request: HttpRequest) -> HttpResponse:
+def bulk_tag(request: SignedInRequest) -> HttpResponse:
     form = BulkTagForm(request.POST)
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
@@ -137,14 +152,14 @@ def bulk_tag(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))  # ErrorList yields message strings
         return redirect(next_url or "annotation:products")
     tag: Tag = form.cleaned_data["tag"]
     ids = form.cleaned_data["product"]
     approved = form.cleaned_data["decision"] == "accept"
     try:
         changed = review_service.bulk_set_tag(request.user, ids, tag, approved)
-    except ValueError as exc:
+    except ReviewError as exc:
         messages.error(request, _("Nothing changed: %(reason)s") % {"reason": exc})
     else:
         params = {"tag": localized_label(tag), "changed": changed, "selected": len(ids)}

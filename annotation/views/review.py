@@ -3,10 +3,13 @@
 GET claims the next product (the reviewer's own live lease comes back on a
 reload); submit, skip and undo post here and answer with the next product's
 panel. htmx requests get the panel fragment plus an out-of-band status line;
-plain form posts are redirected back to the page (post/redirect/get)."""
+plain form posts are redirected back to the page (post/redirect/get). A submit
+the leases refuse answers 409 with the next panel and the reason; a submit that
+decides nothing (no tag shown, none checked) needs the "No tags apply" button."""
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -17,23 +20,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from annotation.errors import LeaseConflict, ReviewError
 from annotation.models import Product, QueueEntry, ReviewEvent, Tag, TagGroup
-from annotation.services import queue
+from annotation.services import active_model, queue
 from annotation.services import review as review_service
+from annotation.services.review.layout import pretick_precision, review_layout
 from annotation.templatetags.highlight import highlight_text
 from annotation.templatetags.labels import reason_label
-from annotation.views.access import reviewer_required
+from annotation.views.access import SignedInRequest, reviewer_required
 from annotation.views.forms import ProductActionForm, ReviewSubmitForm
-from training.models import ModelVersion
-from training.services.datasets import model_text
-from training.services.versions import active_version
 
-# Tags numbered for the 1-9 shortcuts.
-NUMBER_KEYS = 9
-# Unproposed, undecided tags shown per facet (best scores first), and the
-# lowest score worth showing; the rest are reachable through the search.
-RUNNERS_UP_PER_FACET = 2
-RUNNER_UP_MIN_SCORE = 0.15
 # Descriptions longer than this start folded.
 LONG_DESCRIPTION = 600
 
@@ -48,7 +44,22 @@ class TagRow:
     checked: bool
     suggested: bool
     state: str | None
-    number: int | None
+    number: str | None  # its shortcut key: 1-9, then letters (review_policy.ALL_KEYS)
+    reason: str | None  # why it is pre-ticked (review_policy.Reason), None when not
+
+
+@dataclass
+class AddedRow:
+    """A tag the reviewer added through the search, restored after an undo."""
+
+    tag_id: int
+    label: str
+    facet: str
+    single_valued: bool
+
+
+# The session key of the decisions an undo hands back to the page.
+DRAFT_KEY = "review_draft"
 
 
 @dataclass
@@ -65,73 +76,50 @@ def _facet_label(view: review_service.TagView, zh: bool) -> str:
     return view.facet_label
 
 
-def _shown(items: list[review_service.TagView]) -> tuple[list[review_service.TagView], int]:
-    """The tags of one facet the page puts in front of the reviewer: every one
-    the model proposes or a person decided, plus the best few runners-up. The
-    long tail of low scores stays off the page (the search finds any tag), so
-    it is neither cluttering the form nor rejected unseen."""
-    shown, runners_up, hidden = [], 0, 0
-    for view in items:  # highest score first
-        if view.suggested or view.state is not None:
-            shown.append(view)
-        elif (
-            runners_up < RUNNERS_UP_PER_FACET
-            and view.score is not None
-            and view.score >= RUNNER_UP_MIN_SCORE
-        ):
-            shown.append(view)
-            runners_up += 1
-        else:
-            hidden += 1
-    return shown, hidden
-
-
 def _blocks(
-    views: list[review_service.TagView], version: ModelVersion | None, zh: bool
+    text: str,
+    views: list[review_service.TagView],
+    version: active_model.ModelVersion | None,
+    zh: bool,
 ) -> tuple[list[FacetBlock], list[review_service.TagView], int]:
-    """Facet blocks of the shown tags (numbered 1-9 in page order), the shown
-    views, and how many candidates were left off."""
-    thresholds = version.thresholds if version is not None else {}
+    """Facet blocks of the shown tags (review_layout decides what is shown, ticked
+    and keyed; the long tail of low scores stays off the page, reachable through
+    the search, so it is neither cluttering the form nor rejected unseen), the
+    shown views, and how many candidates were left off."""
+    shown, hidden = review_layout(text, views, version)
     blocks: list[FacetBlock] = []
-    shown_views: list[review_service.TagView] = []
-    hidden_total = 0
-    number = 0
-    for facet, items in review_service.group_by_facet(views):
-        shown, hidden = _shown(items)
-        hidden_total += hidden
-        if not shown:
-            continue
-        shown_views += shown
-        block = FacetBlock(
-            name=facet,
-            label=_facet_label(items[0], zh),
-            single_valued=items[0].single_valued,
-        )
-        for view in shown:
-            number += 1
-            threshold = thresholds.get(view.key)
-            block.tags.append(
-                TagRow(
-                    tag_id=view.tag_id,
-                    label=(view.label_zh or view.label) if zh else view.label,
-                    key=view.key,
-                    score=view.score,
-                    threshold=float(threshold) if threshold is not None else None,
-                    checked=view.selected,
-                    suggested=view.suggested,
-                    state=view.state,
-                    number=number if number <= NUMBER_KEYS else None,
+    for item in shown:
+        view = item.view
+        if not blocks or blocks[-1].name != view.facet:
+            blocks.append(
+                FacetBlock(
+                    name=view.facet,
+                    label=_facet_label(view, zh),
+                    single_valued=view.single_valued,
                 )
             )
-        blocks.append(block)
-    return blocks, shown_views, hidden_total
+        blocks[-1].tags.append(
+            TagRow(
+                tag_id=view.tag_id,
+                label=(view.label_zh or view.label) if zh else view.label,
+                key=view.key,
+                score=view.score,
+                threshold=item.threshold,
+                checked=item.ticked,
+                suggested=view.suggested,
+                state=view.state,
+                number=item.key,
+                reason=item.reason.value if item.reason is not None else None,
+            )
+        )
+    return blocks, [item.view for item in shown], hidden
 
 
 def _text_parts(product: Product, views: list[review_service.TagView]) -> dict:
     """Title and description with the evidence spans marked. Spans index into the
     text the model read (cleaned title, a space, cleaned description); when the
     stored title is not its prefix, the whole text is shown as one block."""
-    text = model_text(product)
+    text = product.model_text
     spans = [(s, e, v.tag_id) for v in views for s, e in v.evidence]
     title = product.title
     if text.startswith(title):
@@ -151,7 +139,7 @@ def _text_parts(product: Product, views: list[review_service.TagView]) -> dict:
     }
 
 
-def _panel_context(request: HttpRequest, entry: QueueEntry | None) -> dict:
+def _panel_context(request: SignedInRequest, entry: QueueEntry | None) -> dict:
     if entry is None:
         user = request.user
         today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -165,15 +153,26 @@ def _panel_context(request: HttpRequest, entry: QueueEntry | None) -> dict:
         )
         return {"product": None, "stats": queue.queue_stats(), "mine_today": mine_today}
     product = entry.product
-    version = active_version()
+    # Until the active version has scored this product, the previous one's
+    # suggestions stay (with a banner): they never vanish during a re-score.
+    source = active_model.suggestion_version_for(product)
+    version = source.version
     zh = (getattr(request, "LANGUAGE_CODE", "") or "").startswith("zh")
-    blocks, shown, hidden = _blocks(review_service.review_state(product, version), version, zh)
+    views = review_service.review_state(product, version)
+    blocks, shown, hidden = _blocks(product.model_text, views, version, zh)
+    restored = _restore_draft(request, product, blocks, zh)
     parts = _text_parts(product, shown)
     return {
+        "restored": restored is not None,
+        "restored_added": restored or [],
+        "history": review_service.recent_submissions(request.user),
         "product": product,
         "entry": entry,
         "reason_label": reason_label(entry.reason),
         "version": version,
+        "rescoring": source.rescoring,
+        "pretick_percent": round(100 * pretick_precision()),
+        "active_version": source.active,
         "blocks": blocks,
         "hidden_candidates": hidden,
         **parts,
@@ -181,15 +180,45 @@ def _panel_context(request: HttpRequest, entry: QueueEntry | None) -> dict:
     }
 
 
+def _restore_draft(
+    request: SignedInRequest, product: Product, blocks: list[FacetBlock], zh: bool
+) -> list[AddedRow] | None:
+    """After an undo, the reviewer's own decisions of the undone submission
+    instead of the model's pre-ticks (None when there is no draft for this
+    product); returns the tags they had added that the page does not list."""
+    draft = request.session.get(DRAFT_KEY)
+    if not isinstance(draft, dict) or draft.get("product") != product.pk:
+        return None
+    del request.session[DRAFT_KEY]
+    decisions = {int(k): bool(v) for k, v in draft.get("decisions", {}).items()}
+    listed = set()
+    for block in blocks:
+        for row in block.tags:
+            row.checked = decisions.get(row.tag_id, False)
+            row.reason = None
+            listed.add(row.tag_id)
+    extra = [tag_id for tag_id, approved in decisions.items() if approved and tag_id not in listed]
+    tags = Tag.objects.select_related("group").filter(pk__in=extra).order_by("group__position")
+    return [
+        AddedRow(
+            tag_id=tag.pk,
+            label=(tag.display_name_zh or tag.label) if zh else tag.label,
+            facet=tag.group.name,
+            single_valued=not tag.group.multi_valued,
+        )
+        for tag in tags
+    ]
+
+
 def _render_panel(
-    request: HttpRequest, entry: QueueEntry | None, status: str = "", error: str = ""
+    request: SignedInRequest, entry: QueueEntry | None, status: str = "", error: str = ""
 ) -> HttpResponse:
     context = _panel_context(request, entry)
     context.update(status=status, error=error, oob=True)
     return render(request, "annotation/_review_panel.html", context)
 
 
-def _next(request: HttpRequest, status: str = "", error: str = "") -> HttpResponse:
+def _next(request: SignedInRequest, status: str = "", error: str = "") -> HttpResponse:
     """Answer a review action: the next product's panel for htmx, else a redirect."""
     if request.htmx:
         return _render_panel(request, queue.claim_next(request.user), status, error)
@@ -202,22 +231,65 @@ def _next(request: HttpRequest, status: str = "", error: str = "") -> HttpRespon
 
 @reviewer_required
 @require_GET
-def review_page(request: HttpRequest) -> HttpResponse:
+def review_page(request: SignedInRequest) -> HttpResponse:
     context = _panel_context(request, queue.claim_next(request.user))
     return render(request, "annotation/review.html", context)
 
 
+def _refused(request: SignedInRequest, product: Product, conflict: LeaseConflict) -> HttpResponse:
+    """409 for a submit that leases do not allow; the reviewer gets their next
+    product (their own lease first) with the reason, and nothing was saved."""
+    title = product.title[:80]
+    if conflict.holder is not None:
+        error = _("Not saved: %(title)s is being reviewed by someone else.") % {"title": title}
+    else:
+        error = _(
+            "Not saved: %(title)s has had the reviews it needs since your hold on it ran out."
+        ) % {"title": title}
+    entry = queue.claim_next(request.user)
+    if request.htmx:
+        response = _render_panel(request, entry, error=error)
+    else:
+        messages.error(request, error)
+        response = render(request, "annotation/review.html", _panel_context(request, entry))
+    response.status_code = 409
+    return response
+
+
+def _undecided(form: ReviewSubmitForm, product: Product) -> str:
+    """Why a submit decides nothing, or contradicts itself ("" when it is fine)."""
+    title = product.title[:80]
+    if form.cleaned_data["none_apply"] and form.cleaned_data["tag"]:
+        return _(
+            "Not saved: %(title)s has tags checked and “No tags apply” chosen; "
+            "uncheck the tags or submit them."
+        ) % {"title": title}
+    if not form.decisions() and not form.cleaned_data["none_apply"]:
+        return _(
+            "Nothing decided for %(title)s: check the tags that apply, or choose "
+            "“No tags apply” (key 0)."
+        ) % {"title": title}
+    return ""
+
+
 @reviewer_required
 @require_POST
-def submit(request: HttpRequest) -> HttpResponse:
+def submit(request: SignedInRequest) -> HttpResponse:
     form = ReviewSubmitForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest(_("The review form was incomplete; reload the page."))
     product = get_object_or_404(Product, pk=form.cleaned_data["product"])
+    problem = _undecided(form, product)
+    if problem:
+        return _next(request, error=problem)
     decisions = [review_service.Decision(t, approved) for t, approved in form.decisions()]
     try:
-        result = review_service.submit_review(request.user, product, decisions)
-    except ValueError as exc:
+        result = review_service.submit_review(
+            request.user, product, decisions, none_apply=form.cleaned_data["none_apply"]
+        )
+    except LeaseConflict as exc:
+        return _refused(request, product, exc)
+    except ReviewError as exc:
         # The product stays leased to the reviewer: show it again with the reason.
         return _next(request, error=_("Not saved: %(reason)s") % {"reason": exc})
     approved = sum(1 for e in result.events if e.new_state == "approved")
@@ -231,7 +303,7 @@ def submit(request: HttpRequest) -> HttpResponse:
 
 @reviewer_required
 @require_POST
-def skip(request: HttpRequest) -> HttpResponse:
+def skip(request: SignedInRequest) -> HttpResponse:
     form = ProductActionForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest(_("Which product to skip is missing."))
@@ -240,15 +312,36 @@ def skip(request: HttpRequest) -> HttpResponse:
     return _next(request, status=_("Skipped %(title)s.") % {"title": product.title[:80]})
 
 
+def _submission(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
 @reviewer_required
 @require_POST
-def undo(request: HttpRequest) -> HttpResponse:
+def undo(request: SignedInRequest) -> HttpResponse:
     # The product the reviewer was looking at goes back to the queue, so the
     # undone one (leased to them again by the service) is what they see next.
     form = ProductActionForm(request.POST)
-    result = review_service.undo_last_submission(request.user)
+    raw = request.POST.get("submission", "")
+    submission = _submission(raw)
+    if raw and submission is None:
+        return _next(request, error=_("Nothing to undo."))
+    if submission is not None:
+        result = review_service.undo_submission(request.user, submission)
+    else:
+        result = review_service.undo_last_submission(request.user)
     if result is None:
         return _next(request, error=_("Nothing to undo."))
+    own = review_service.submitted_decisions(result.submission)
+    if own is not None:
+        # The reopened product shows the reviewer's own decisions, not the model's.
+        request.session[DRAFT_KEY] = {
+            "product": own[0],
+            "decisions": {str(k): v for k, v in own[1].items()},
+        }
     if form.is_valid() and form.cleaned_data["product"] != result.product.pk:
         current = QueueEntry.objects.filter(product_id=form.cleaned_data["product"]).first()
         if current is not None:

@@ -5,16 +5,19 @@ how many products it touches."""
 
 from django.contrib import messages
 from django.db.models import Count, Prefetch, Q
+from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from annotation.errors import TaxonomyError
 from annotation.models import ProductTag, Tag, TagGroup
 from annotation.services import taxonomy as taxonomy_service
 from annotation.templatetags.labels import localized_label
-from annotation.views.access import admin_required
+from annotation.views.access import SignedInRequest, admin_required
 from annotation.views.forms import (
     AliasesForm,
     DeprecateTagForm,
@@ -23,6 +26,7 @@ from annotation.views.forms import (
     RenameTagForm,
     TagCreateForm,
     TagGroupCreateForm,
+    UnmergeTagForm,
 )
 
 STATUS_FILTERS = ("active", "deprecated", "all")
@@ -92,11 +96,11 @@ def add_tag(request: HttpRequest) -> HttpResponse:
     return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
 
 
-def _form_errors(request: HttpRequest, form: object) -> None:
-    for field, errors in form.errors.items():  # type: ignore[attr-defined]
-        label = form.fields[field].label if field in form.fields else ""  # type: ignore[attr-defined]
+def _form_errors(request: HttpRequest, form: BaseForm) -> None:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
         for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
+            messages.error(request, f"{label}: {error}" if label else str(error))
 
 
 def _tag(tag_id: int) -> Tag:
@@ -114,7 +118,8 @@ def _detail_context(tag: Tag, **forms: object) -> dict:
         "affected": taxonomy_service.affected_products(tag),
         "merged_from": tag.merged_from.select_related("group").order_by("name"),
         "rename_form": forms.get("rename_form") or RenameTagForm(initial={"name": tag.name}),
-        "merge_form": forms.get("merge_form") or MergeTagForm(),
+        "merge_form": forms.get("merge_form") or MergeTagForm(source=tag),
+        "merge_record": taxonomy_service.last_merge(tag) if tag.merged_into_id else None,
         "aliases_form": forms.get("aliases_form")
         or AliasesForm(initial={"aliases": "\n".join(tag.aliases or [])}),
         "names_form": forms.get("names_form")
@@ -133,24 +138,31 @@ def tag_detail(request: HttpRequest, tag_id: int) -> HttpResponse:
 
 
 def _confirm(
-    request: HttpRequest, tag: Tag, action: str, summary: str, fields: dict[str, str]
+    request: HttpRequest,
+    tag: Tag,
+    action: str,
+    summary: str,
+    fields: dict[str, str],
+    details: list[str] | None = None,
 ) -> HttpResponse:
-    """The confirmation step: what will happen, to how many products, and the
-    same fields posted again with confirm=1."""
+    """The confirmation step: what will happen, to how many products (and, for
+    a merge or an unmerge, what moves), and the same fields posted again with
+    confirm=1."""
     context = {
         "tag": tag,
         "action_url": reverse(f"annotation:taxonomy_{action}", args=[tag.pk]),
         "summary": summary,
+        "details": details or [],
         "affected": taxonomy_service.affected_products(tag),
         "fields": fields,
-        "danger": action in ("merge", "deprecate"),
+        "danger": action in ("merge", "deprecate", "unmerge"),
     }
     return render(request, "annotation/taxonomy_confirm.html", context)
 
 
 @admin_required
 @require_POST
-def rename(request: HttpRequest, tag_id: int) -> HttpResponse:
+def rename(request: SignedInRequest, tag_id: int) -> HttpResponse:
     tag = _tag(tag_id)
     form = RenameTagForm(request.POST)
     if not form.is_valid():
@@ -168,7 +180,7 @@ def rename(request: HttpRequest, tag_id: int) -> HttpResponse:
         return _confirm(request, tag, "rename", summary, {"name": name})
     try:
         taxonomy_service.rename_tag(tag, name, user=request.user)
-    except ValueError as exc:
+    except TaxonomyError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Renamed to %(key)s.") % {"key": f"{tag.group.name}:{name}"})
@@ -177,26 +189,29 @@ def rename(request: HttpRequest, tag_id: int) -> HttpResponse:
 
 @admin_required
 @require_POST
-def merge(request: HttpRequest, tag_id: int) -> HttpResponse:
+def merge(request: SignedInRequest, tag_id: int) -> HttpResponse:
     tag = _tag(tag_id)
-    form = MergeTagForm(request.POST)
+    form = MergeTagForm(request.POST, source=tag)
     if not form.is_valid():
         return render(
             request, "annotation/taxonomy_tag.html", _detail_context(tag, merge_form=form)
         )
     into: Tag = form.cleaned_data["into"]
-    if into.pk == tag.pk:
-        messages.error(request, _("A tag cannot be merged into itself."))
-        return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
     if not form.cleaned_data["confirm"]:
+        try:
+            preview = taxonomy_service.merge_preview(tag, into)
+        except TaxonomyError as exc:
+            messages.error(request, str(exc))
+            return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
         summary = _(
             "Merge %(source)s into %(target)s: its decisions and history move to "
-            "%(target)s, and %(source)s is deprecated."
-        ) % {"source": tag.key, "target": into.key}
-        return _confirm(request, tag, "merge", summary, {"into": into.key})
+            "%(target)s, and %(source)s is deprecated. The merge can be undone."
+        ) % {"source": _facet_name(tag), "target": _facet_name(into)}
+        fields = {"into": into.key, "into_id": str(into.pk)}
+        return _confirm(request, tag, "merge", summary, fields, _merge_details(preview))
     try:
         taxonomy_service.merge_tags(tag, into, user=request.user)
-    except ValueError as exc:
+    except TaxonomyError as exc:
         messages.error(request, str(exc))
         return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
     messages.success(
@@ -205,9 +220,112 @@ def merge(request: HttpRequest, tag_id: int) -> HttpResponse:
     return redirect("annotation:taxonomy_tag", tag_id=into.pk)
 
 
+def _facet_name(tag: Tag) -> str:
+    """A tag as the merge picker shows it: facet: name."""
+    return f"{tag.group.name}: {tag.name}"
+
+
+def _merge_details(preview: taxonomy_service.MergePreview) -> list[str]:
+    target = _facet_name(preview.into)
+    details = [
+        ngettext(
+            "%(n)d decision moves to %(target)s.",
+            "%(n)d decisions move to %(target)s.",
+            preview.moved,
+        )
+        % {"n": preview.moved, "target": target},
+        ngettext(
+            "%(n)d product carries both tags: the more authoritative decision stays "
+            "(%(replaced)d replaced).",
+            "%(n)d products carry both tags: the more authoritative decision stays "
+            "(%(replaced)d replaced).",
+            preview.folded,
+        )
+        % {"n": preview.folded, "replaced": preview.replaced},
+        ngettext("%(n)d history event moves.", "%(n)d history events move.", preview.events)
+        % {"n": preview.events},
+        ngettext("%(n)d suggestion moves.", "%(n)d suggestions move.", preview.suggestions)
+        % {"n": preview.suggestions},
+    ]
+    if preview.aliases:
+        details.append(
+            _("%(target)s takes these names as aliases: %(names)s.")
+            % {"target": target, "names": ", ".join(preview.aliases)}
+        )
+    return details
+
+
 @admin_required
 @require_POST
-def deprecate(request: HttpRequest, tag_id: int) -> HttpResponse:
+def unmerge(request: SignedInRequest, tag_id: int) -> HttpResponse:
+    tag = _tag(tag_id)
+    form = UnmergeTagForm(request.POST)
+    form.is_valid()
+    if tag.merged_into is None:
+        messages.error(request, _("%(tag)s is not merged into another tag.") % {"tag": tag.key})
+        return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
+    if not form.cleaned_data.get("confirm"):
+        return _confirm(
+            request,
+            tag,
+            "unmerge",
+            _unmerge_summary(tag, tag.merged_into),
+            {},
+            _unmerge_details(tag),
+        )
+    try:
+        result = taxonomy_service.unmerge_tag(tag, user=request.user)
+    except TaxonomyError as exc:
+        messages.error(request, str(exc))
+        return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
+    messages.success(
+        request,
+        _("Unmerged %(tag)s from %(target)s: %(n)s decisions are back on it.")
+        % {
+            "tag": tag.key,
+            "target": result.into.key,
+            "n": result.moved_back + result.recreated,
+        },
+    )
+    return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
+
+
+def _unmerge_summary(tag: Tag, into: Tag) -> str:
+    return _(
+        "Unmerge %(tag)s from %(target)s: %(tag)s becomes a tag of its own again, "
+        "and what the merge moved goes back to it."
+    ) % {"tag": _facet_name(tag), "target": _facet_name(into)}
+
+
+def _unmerge_details(tag: Tag) -> list[str]:
+    record = taxonomy_service.last_merge(tag)
+    if record is None:
+        return [
+            _(
+                "This merge was made before merges were recorded in full: the decisions "
+                "it moved onto products without one go back; decisions it folded into "
+                "existing ones, the history and the suggestions stay where they are."
+            )
+        ]
+    moved = len(record.moved_decisions) + len(record.folded_decisions)
+    return [
+        ngettext(
+            "%(n)d decision goes back to %(tag)s.", "%(n)d decisions go back to %(tag)s.", moved
+        )
+        % {"n": moved, "tag": _facet_name(tag)},
+        ngettext(
+            "%(n)d history event goes back.",
+            "%(n)d history events go back.",
+            len(record.moved_events),
+        )
+        % {"n": len(record.moved_events)},
+        _("Decisions made on the merged tag since the merge stay as they are."),
+    ]
+
+
+@admin_required
+@require_POST
+def deprecate(request: SignedInRequest, tag_id: int) -> HttpResponse:
     tag = _tag(tag_id)
     form = DeprecateTagForm(request.POST)
     form.is_valid()
@@ -219,7 +337,7 @@ def deprecate(request: HttpRequest, tag_id: int) -> HttpResponse:
         return _confirm(request, tag, "deprecate", summary, {})
     try:
         taxonomy_service.deprecate_tag(tag, user=request.user)
-    except ValueError as exc:
+    except TaxonomyError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("%(tag)s is deprecated.") % {"tag": tag.key})
@@ -228,7 +346,7 @@ def deprecate(request: HttpRequest, tag_id: int) -> HttpResponse:
 
 @admin_required
 @require_POST
-def aliases(request: HttpRequest, tag_id: int) -> HttpResponse:
+def aliases(request: SignedInRequest, tag_id: int) -> HttpResponse:
     tag = _tag(tag_id)
     form = AliasesForm(request.POST)
     if not form.is_valid():
@@ -237,7 +355,7 @@ def aliases(request: HttpRequest, tag_id: int) -> HttpResponse:
         )
     try:
         taxonomy_service.set_aliases(tag, form.cleaned_data["aliases"], user=request.user)
-    except ValueError as exc:
+    except TaxonomyError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Aliases of %(tag)s saved.") % {"tag": localized_label(tag)})

@@ -12,6 +12,7 @@ from pytest_django.fixtures import Settings
 import annotation
 from annotation import roles
 from annotation.models import Product, ProductTag, Tag, TagGroup
+from tests.factories import ModelVersionFactory, ProductFactory
 from training.models import ModelVersion
 
 SAMPLE_DIR = Path(annotation.__file__).resolve().parent / "sample_data"
@@ -47,7 +48,7 @@ def production_mode(settings: Settings) -> Settings:
 @pytest.fixture
 def existing_catalogue(db: None) -> Product:
     """One product, so the command skips the (slower) sample import."""
-    return Product.objects.create(external_id="mine-1", title="My own product")
+    return ProductFactory(external_id="mine-1", title="My own product")
 
 
 def bootstrap(*args: str) -> str:
@@ -164,7 +165,7 @@ def test_it_starts_the_initial_scoring_only_while_no_model_exists(
     scoring_calls: list[None],
 ) -> None:
     bootstrap("--no-users")
-    ModelVersion.objects.create(mode=ModelVersion.Mode.ZERO_SHOT, base_model="test")
+    ModelVersionFactory(mode=ModelVersion.Mode.ZERO_SHOT, base_model="test")
 
     bootstrap("--no-users")
 

@@ -9,7 +9,8 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from annotation.models import ImportBatch, Product, ProductTag, ReviewEvent, Tag, TagGroup
-from annotation.services.importing import ImportResult, import_products
+from annotation.services.importing import ImportProgress, ImportResult, import_products
+from tests.factories import ProductTagFactory, TagFactory, TagGroupFactory
 
 pytestmark = pytest.mark.django_db
 State = ProductTag.State
@@ -95,9 +96,9 @@ def test_a_human_decision_is_not_overwritten_by_an_import(make_user: object) -> 
 
 def test_an_imported_tag_replaces_an_automatic_decision() -> None:
     run(jsonl({"id": "p1", "title": "Blue shirt", "tags": []}))
-    blue = Tag.objects.create(group=TagGroup.objects.create(name="color"), name="Blue")
+    blue = TagFactory(group=TagGroupFactory(name="color"), name="Blue")
     product = Product.objects.get(external_id="p1")
-    ProductTag.objects.create(
+    ProductTagFactory(
         product=product,
         tag=blue,
         state=State.REJECTED,
@@ -138,9 +139,9 @@ def test_a_file_without_tags_leaves_the_tags_alone() -> None:
 
 
 def test_tags_resolve_by_name_and_alias_case_insensitively_and_follow_merges() -> None:
-    color = TagGroup.objects.create(name="Color")
-    navy = Tag.objects.create(group=color, name="Navy", aliases=["dark blue"])
-    Tag.objects.create(group=color, name="Midnight", status=Tag.Status.DEPRECATED, merged_into=navy)
+    color = TagGroupFactory(name="Color")
+    navy = TagFactory(group=color, name="Navy", aliases=["dark blue"])
+    TagFactory(group=color, name="Midnight", status=Tag.Status.DEPRECATED, merged_into=navy)
 
     run(jsonl({"id": "p1", "title": "Shirt", "tags": ["COLOR:navy", "color:Dark Blue"]}))
     run(jsonl({"id": "p2", "title": "Scarf", "tags": ["color:midnight"]}))
@@ -191,11 +192,16 @@ def test_language_is_detected_when_absent_and_kept_when_given() -> None:
 
 
 def test_it_reports_progress_in_rows_read() -> None:
-    seen: list[int] = []
+    seen: list[ImportProgress] = []
+    data = jsonl(SHIRT, MUG)
 
-    run(jsonl(SHIRT, MUG), progress=seen.append)
+    run(data, progress=seen.append)
 
-    assert sum(seen) == 2
+    reading = [report for report in seen if report.stage == "reading"]
+    assert sum(report.new_rows for report in reading) == 2
+    assert reading[-1].rows == 2
+    assert reading[-1].bytes_read == len(data)
+    assert seen[-1].stage == "saving"
 
 
 def test_the_batch_records_the_importer_and_counts(make_user: object) -> None:

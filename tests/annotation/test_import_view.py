@@ -1,4 +1,9 @@
-"""The admin's upload page."""
+"""The admin's upload page: the file is stored, imported by a worker (eagerly
+here, once the request's transaction commits), and the batch page shows the
+progress and then the outcome."""
+
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -7,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from annotation.models import ImportBatch, Product
+from tests.factories import ImportBatchFactory
 
 pytestmark = pytest.mark.django_db
 URL = reverse("annotation:import")
@@ -20,6 +26,24 @@ def upload(name: str, data: bytes, content_type: str = "text/csv") -> SimpleUplo
 def admin_client(client: Client, admin_user: User) -> Client:
     client.force_login(admin_user)
     return client
+
+
+Upload = Callable[..., Any]
+
+
+@pytest.fixture
+def post_import(admin_client: Client, django_capture_on_commit_callbacks: Any) -> Upload:
+    """POST the form, run the queued import, and return the batch page."""
+
+    def post(data: dict[str, Any]) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            posted = admin_client.post(URL, data)
+        assert posted.status_code == 302, posted.content
+        batch = ImportBatch.objects.get()
+        assert posted["Location"] == reverse("annotation:import_batch", args=[batch.pk])
+        return admin_client.get(posted["Location"])
+
+    return post
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client: Client) -> None:
@@ -39,7 +63,7 @@ def test_merchandisers_are_forbidden(client: Client, merchandiser: User) -> None
 
 
 def test_the_form_shows_the_format_and_recent_imports(admin_client: Client) -> None:
-    ImportBatch.objects.create(source="earlier.csv", status=ImportBatch.Status.SUCCEEDED)
+    ImportBatchFactory(source="earlier.csv", status=ImportBatch.Status.SUCCEEDED)
 
     response = admin_client.get(URL)
 
@@ -51,23 +75,26 @@ def test_the_form_shows_the_format_and_recent_imports(admin_client: Client) -> N
 
 
 def test_an_upload_is_imported_and_the_counts_are_shown(
-    admin_client: Client, admin_user: User
+    post_import: Upload, admin_user: User
 ) -> None:
     data = b"id,title,tags\nA1,Blue shirt,color:Blue\nA2,Mug,\n"
 
-    response = admin_client.post(URL, {"file": upload("catalog.csv", data)})
+    response = post_import({"file": upload("catalog.csv", data)})
 
     assert response.status_code == 200
-    assert response.context["result"].created == 2
+    batch = ImportBatch.objects.get()
+    assert batch.status == ImportBatch.Status.SUCCEEDED
+    assert batch.rows_created == 2
+    assert batch.progress == 100
     assert Product.objects.count() == 2
-    assert ImportBatch.objects.get().created_by == admin_user
+    assert batch.created_by == admin_user
     assert "Every row was imported." in response.content.decode()
 
 
-def test_a_rejected_upload_lists_line_and_reason_and_saves_nothing(admin_client: Client) -> None:
+def test_a_rejected_upload_lists_line_and_reason_and_saves_nothing(post_import: Upload) -> None:
     data = b"id,title\nA1,Blue shirt\nA2,\n"
 
-    response = admin_client.post(URL, {"file": upload("catalog.csv", data)})
+    response = post_import({"file": upload("catalog.csv", data)})
 
     body = response.content.decode()
     assert response.status_code == 200
@@ -76,12 +103,12 @@ def test_a_rejected_upload_lists_line_and_reason_and_saves_nothing(admin_client:
     assert Product.objects.count() == 0
 
 
-def test_keep_valid_saves_the_good_rows(admin_client: Client) -> None:
+def test_keep_valid_saves_the_good_rows(post_import: Upload) -> None:
     data = b"id,title\nA1,Blue shirt\nA2,\n"
 
-    response = admin_client.post(URL, {"file": upload("catalog.csv", data), "keep_valid": "on"})
+    post_import({"file": upload("catalog.csv", data), "keep_valid": "on"})
 
-    assert response.context["result"].created == 1
+    assert ImportBatch.objects.get().rows_created == 1
     assert list(Product.objects.values_list("external_id", flat=True)) == ["A1"]
 
 
@@ -93,8 +120,8 @@ def test_a_file_of_another_type_is_refused_before_import(admin_client: Client) -
     assert ImportBatch.objects.count() == 0
 
 
-def test_a_renamed_binary_is_reported_by_the_import(admin_client: Client) -> None:
-    response = admin_client.post(URL, {"file": upload("photo.csv", b"\x89PNG\r\n\x1a\n")})
+def test_a_renamed_binary_is_reported_by_the_import(post_import: Upload) -> None:
+    response = post_import({"file": upload("photo.csv", b"\x89PNG\r\n\x1a\n")})
 
     assert "not a CSV/JSON/JSONL file" in response.content.decode()
     assert ImportBatch.objects.get().status == ImportBatch.Status.FAILED

@@ -7,32 +7,22 @@ from django.utils import timezone
 
 from annotation import roles
 from annotation.models import (
-    Product,
     ProjectSettings,
     QueueEntry,
     ReviewEvent,
     Tag,
-    TagGroup,
 )
 from annotation.services import queue
 from annotation.services.review import Decision, submit_review
 from annotation.tasks import release_expired_leases
+from tests.factories import ProductFactory, TagFactory, TagGroupFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def make_products(n: int, prefix: str = "p") -> list[Product]:
-    return [
-        Product.objects.create(
-            external_id=f"{prefix}{i}", title=f"Product {i}", content_hash=f"h{i}"
-        )
-        for i in range(n)
-    ]
-
-
 def queued(priorities: list[float]) -> list[QueueEntry]:
     """One queued product per priority, in that order."""
-    products = make_products(len(priorities))
+    products = ProductFactory.create_batch(len(priorities))
     queue.ensure_queue_entries()
     entries = []
     for product, priority in zip(products, priorities, strict=True):
@@ -50,7 +40,7 @@ def reviewers(make_user: Callable[..., User]) -> list[User]:
 
 def test_it_queues_every_unreviewed_product_once_including_the_eval_set() -> None:
     # given
-    plain, eval_product, reviewed = make_products(3)
+    plain, eval_product, reviewed = ProductFactory.create_batch(3)
     eval_product.is_eval = True
     eval_product.save(update_fields=["is_eval"])
     reviewed.reviewed_at = timezone.now()
@@ -68,7 +58,7 @@ def test_it_queues_every_unreviewed_product_once_including_the_eval_set() -> Non
 
 
 def test_it_queues_only_the_products_asked_for() -> None:
-    first, second = make_products(2)
+    _first, second = ProductFactory.create_batch(2)
 
     created = queue.ensure_queue_entries([second.pk])
 
@@ -81,7 +71,7 @@ def test_the_overlap_share_needs_k_reviewers_chosen_by_product_id() -> None:
     settings.overlap_share = 0.5
     settings.overlap_reviewers = 3
     settings.save()
-    products = make_products(200)
+    products = ProductFactory.create_batch(200)
 
     queue.ensure_queue_entries()
 
@@ -93,7 +83,7 @@ def test_the_overlap_share_needs_k_reviewers_chosen_by_product_id() -> None:
 
 
 def test_it_gives_the_highest_priority_product(reviewers: list[User]) -> None:
-    low, high, middle = queued([0.1, 0.9, 0.5])
+    _low, high, _middle = queued([0.1, 0.9, 0.5])
 
     entry = queue.claim_next(reviewers[0])
 
@@ -220,9 +210,12 @@ def test_reranking_keeps_live_leases(reviewers: list[User]) -> None:
     assert held.pk == top.pk
     # when: the leased product becomes the most wanted of all
     updated = queue.apply_ranking(
-        {top.product_id: (5.0, "uncertain"), other.product_id: (1.0, "rare_tag")},
+        {
+            top.product_id: queue.Priority(5.0, QueueEntry.Reason.UNCERTAIN),
+            other.product_id: queue.Priority(1.0, QueueEntry.Reason.RARE_TAG),
+        },
         strategy="margin_min",
-        model_version=None,
+        model_version_id=None,
     )
     # then
     top.refresh_from_db()
@@ -240,9 +233,12 @@ def test_apply_ranking_leaves_completed_entries_alone() -> None:
     QueueEntry.objects.filter(pk=done.pk).update(completed_at=timezone.now())
 
     updated = queue.apply_ranking(
-        {done.product_id: (7.0, "uncertain"), pending.product_id: (3.0, "uncertain")},
+        {
+            done.product_id: queue.Priority(7.0, QueueEntry.Reason.UNCERTAIN),
+            pending.product_id: queue.Priority(3.0, QueueEntry.Reason.UNCERTAIN),
+        },
         strategy="s",
-        model_version=None,
+        model_version_id=None,
     )
 
     done.refresh_from_db()
@@ -254,13 +250,17 @@ def test_apply_ranking_refuses_an_unknown_reason() -> None:
     [entry] = queued([0.9])
 
     with pytest.raises(ValueError, match="bogus"):
-        queue.apply_ranking({entry.product_id: (1.0, "bogus")}, strategy="s", model_version=None)
+        queue.apply_ranking(
+            # A string outside QueueEntry.Reason is what this test feeds in.
+            {entry.product_id: queue.Priority(1.0, "bogus")},  # type: ignore[arg-type]
+            strategy="s",
+            model_version_id=None,
+        )
 
 
 @pytest.fixture
 def tag() -> Tag:
-    group = TagGroup.objects.create(name="color")
-    return Tag.objects.create(group=group, name="red")
+    return TagFactory(group=TagGroupFactory(name="color"), name="red")
 
 
 def test_an_overlap_product_goes_to_two_different_reviewers(
@@ -307,7 +307,7 @@ def test_a_completed_overlap_review_waits_as_a_second_opinion(
 def test_complete_creates_a_finished_entry_for_a_product_without_one(
     reviewers: list[User],
 ) -> None:
-    [product] = make_products(1)
+    product = ProductFactory()
 
     queue.complete(product, reviewers[0])
 

@@ -4,11 +4,11 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth.models import User
 from django.db import connection, connections
 
-from annotation.models import Product, QueueEntry
+from annotation.models import QueueEntry
 from annotation.services import queue
+from tests.factories import ProductFactory, UserFactory
 
 THREADS = 10
 CLAIMS = 50
@@ -39,10 +39,9 @@ def run_in_threads(work: Callable[[int], None], threads: int) -> list[BaseExcept
 def claims_from_threads() -> list[int | None]:
     # given: more products than claims, and one reviewer per claim (a reviewer's
     # second claim would rightly return their first lease)
-    for i in range(CLAIMS + 10):
-        Product.objects.create(external_id=f"c{i}", title=f"Product {i}", content_hash=f"h{i}")
+    ProductFactory.create_batch(CLAIMS + 10)
     queue.ensure_queue_entries()
-    users = [User.objects.create_user(username=f"u{i}") for i in range(CLAIMS)]
+    users = UserFactory.create_batch(CLAIMS)
     per_thread = CLAIMS // THREADS
     claimed: list[int | None] = []
     lock = threading.Lock()

@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from annotation import roles
+from annotation.errors import ReviewError
 from annotation.models import (
     Product,
     ProductTag,
@@ -13,11 +14,17 @@ from annotation.models import (
     ReviewEvent,
     Suggestion,
     Tag,
-    TagGroup,
 )
 from annotation.services import queue, review
 from annotation.services.review import Decision, bulk_set_tag, submit_review, undo_last_submission
-from training.models import ModelVersion
+from tests.factories import (
+    ModelVersionFactory,
+    ProductFactory,
+    ProductTagFactory,
+    SuggestionFactory,
+    TagFactory,
+    TagGroupFactory,
+)
 
 pytestmark = pytest.mark.django_db
 Action = ReviewEvent.Action
@@ -27,15 +34,15 @@ class Catalog:
     """A product, two facets and an active model that scored the product."""
 
     def __init__(self) -> None:
-        color = TagGroup.objects.create(name="color", multi_valued=False, position=0)
-        material = TagGroup.objects.create(name="material", position=1)
-        self.red = Tag.objects.create(group=color, name="red")
-        self.blue = Tag.objects.create(group=color, name="blue")
-        self.cotton = Tag.objects.create(group=material, name="cotton")
-        self.wool = Tag.objects.create(group=material, name="wool")
-        self.linen = Tag.objects.create(group=material, name="linen")
-        self.version = ModelVersion.objects.create(mode="head", status="active", base_model="tiny")
-        self.product = make_product("shirt")
+        color = TagGroupFactory(name="color", multi_valued=False, position=0)
+        material = TagGroupFactory(name="material", position=1)
+        self.red = TagFactory(group=color, name="red")
+        self.blue = TagFactory(group=color, name="blue")
+        self.cotton = TagFactory(group=material, name="cotton")
+        self.wool = TagFactory(group=material, name="wool")
+        self.linen = TagFactory(group=material, name="linen")
+        self.version = ModelVersionFactory(mode="head", status="active", base_model="tiny")
+        self.product = ProductFactory(external_id="shirt", title="Red shirt", queued=True)
         self.suggest(self.product, self.red, 0.9, selected=True, evidence=[[0, 3]])
         self.suggest(self.product, self.cotton, 0.4, selected=False)
         self.suggest(self.product, self.wool, 0.7, selected=True)
@@ -49,7 +56,7 @@ class Catalog:
         selected: bool,
         evidence: list | None = None,
     ) -> Suggestion:
-        return Suggestion.objects.create(
+        return SuggestionFactory(
             product=product,
             tag=tag,
             model_version=self.version,
@@ -59,18 +66,15 @@ class Catalog:
         )
 
 
-def make_product(external_id: str) -> Product:
-    product = Product.objects.create(
-        external_id=external_id, title=f"Red {external_id}", content_hash=external_id
-    )
-    queue.ensure_queue_entries([product.pk])
-    return product
-
-
 def set_state(product: Product, tag: Tag, state: str, **fields: object) -> ProductTag:
-    fields.setdefault("source", ProductTag.Source.IMPORT)
     fields.setdefault("decided_at", timezone.now() - timedelta(days=3))
-    return ProductTag.objects.create(product=product, tag=tag, state=state, **fields)
+    return ProductTagFactory(product=product, tag=tag, state=state, **fields)
+
+
+def needs_two_reviews(product: Product) -> None:
+    """An overlap product: two people review it (one review alone would leave
+    the second person's submit refused, the product being done)."""
+    QueueEntry.objects.filter(product=product).update(reviews_needed=2)
 
 
 def states(product: Product) -> dict[str, str]:
@@ -225,7 +229,7 @@ def test_a_failing_decision_midway_writes_nothing(
 
 
 def test_an_unknown_tag_id_is_refused_naming_it(catalog: Catalog, reviewer: User) -> None:
-    with pytest.raises(ValueError, match="unknown tag id 98765"):
+    with pytest.raises(ReviewError, match="unknown tag id 98765"):
         submit_review(
             reviewer, catalog.product, [Decision(catalog.red.pk, True), Decision(98765, True)]
         )
@@ -236,7 +240,7 @@ def test_an_unknown_tag_id_is_refused_naming_it(catalog: Catalog, reviewer: User
 def test_a_decision_about_a_merged_tag_applies_to_its_target(
     catalog: Catalog, reviewer: User
 ) -> None:
-    scarlet = Tag.objects.create(
+    scarlet = TagFactory(
         group=catalog.red.group, name="scarlet", status="deprecated", merged_into=catalog.red
     )
 
@@ -247,16 +251,16 @@ def test_a_decision_about_a_merged_tag_applies_to_its_target(
 
 
 def test_a_deprecated_tag_that_was_not_merged_is_refused(catalog: Catalog, reviewer: User) -> None:
-    old = Tag.objects.create(group=catalog.red.group, name="old", status="deprecated")
+    old = TagFactory(group=catalog.red.group, name="old", status="deprecated")
 
-    with pytest.raises(ValueError, match="deprecated"):
+    with pytest.raises(ReviewError, match="deprecated"):
         submit_review(reviewer, catalog.product, [Decision(old.pk, True)])
 
 
 def test_two_approved_tags_of_a_single_valued_facet_are_refused(
     catalog: Catalog, reviewer: User
 ) -> None:
-    with pytest.raises(ValueError, match="'color'"):
+    with pytest.raises(ReviewError, match="'color'"):
         submit_review(
             reviewer,
             catalog.product,
@@ -272,7 +276,7 @@ def test_approving_a_second_tag_of_a_single_valued_facet_needs_the_first_rejecte
 ) -> None:
     set_state(catalog.product, catalog.blue, "approved")
 
-    with pytest.raises(ValueError, match="'color'"):
+    with pytest.raises(ReviewError, match="'color'"):
         submit_review(reviewer, catalog.product, [Decision(catalog.red.pk, True)])
     submit_review(
         reviewer,
@@ -297,6 +301,7 @@ def test_undo_restores_every_tag_exactly(
     catalog: Catalog, reviewer: User, other_reviewer: User
 ) -> None:
     # given: an earlier review by someone else, then this reviewer's submission
+    needs_two_reviews(catalog.product)
     submit_review(
         other_reviewer,
         catalog.product,
@@ -370,6 +375,7 @@ def test_undo_puts_the_product_back_in_the_reviewers_hands(
 
 
 def test_undo_walks_back_one_submission_at_a_time(catalog: Catalog, reviewer: User) -> None:
+    needs_two_reviews(catalog.product)  # so it is still open for a second submit
     first = submit_review(reviewer, catalog.product, [Decision(catalog.red.pk, True)])
     second = submit_review(reviewer, catalog.product, [Decision(catalog.red.pk, False)])
 
@@ -389,6 +395,7 @@ def test_undo_walks_back_one_submission_at_a_time(catalog: Catalog, reviewer: Us
 def test_undo_keeps_a_decision_someone_made_since(
     catalog: Catalog, reviewer: User, other_reviewer: User
 ) -> None:
+    needs_two_reviews(catalog.product)
     submit_review(reviewer, catalog.product, [Decision(catalog.cotton.pk, True)])
     submit_review(other_reviewer, catalog.product, [Decision(catalog.cotton.pk, False)])
 
@@ -408,7 +415,7 @@ def test_bulk_set_tag_changes_every_product_not_already_in_that_state(
     catalog: Catalog, reviewer: User
 ) -> None:
     # given: five products, one already approved for cotton, one rejected
-    products = [make_product(f"b{i}") for i in range(5)]
+    products = ProductFactory.create_batch(5, queued=True)
     set_state(products[0], catalog.cotton, "approved")
     set_state(products[1], catalog.cotton, "rejected")
     catalog.suggest(products[2], catalog.cotton, 0.3, selected=False)
@@ -430,7 +437,7 @@ def test_bulk_set_tag_changes_every_product_not_already_in_that_state(
 
 
 def test_bulk_reject_writes_bulk_reject_events(catalog: Catalog, reviewer: User) -> None:
-    products = [make_product(f"b{i}") for i in range(2)]
+    products = ProductFactory.create_batch(2, queued=True)
 
     changed = bulk_set_tag(reviewer, [p.pk for p in products], catalog.wool, False)
 
@@ -441,17 +448,17 @@ def test_bulk_reject_writes_bulk_reject_events(catalog: Catalog, reviewer: User)
 def test_bulk_approval_refuses_a_second_tag_of_a_single_valued_facet(
     catalog: Catalog, reviewer: User
 ) -> None:
-    products = [make_product(f"b{i}") for i in range(2)]
+    products = ProductFactory.create_batch(2, queued=True)
     set_state(products[1], catalog.blue, "approved")
 
-    with pytest.raises(ValueError, match="'color'"):
+    with pytest.raises(ReviewError, match="'color'"):
         bulk_set_tag(reviewer, [p.pk for p in products], catalog.red, True)
 
     assert not ProductTag.objects.filter(tag=catalog.red).exists()
 
 
 def test_bulk_set_tag_refuses_unknown_products(catalog: Catalog, reviewer: User) -> None:
-    with pytest.raises(ValueError, match="unknown product ids"):
+    with pytest.raises(ReviewError, match="unknown product ids"):
         bulk_set_tag(reviewer, [catalog.product.pk, 424242], catalog.cotton, True)
 
 

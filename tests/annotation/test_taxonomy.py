@@ -10,9 +10,18 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from annotation.errors import TaxonomyError
 from annotation.models import Product, ProductTag, ReviewEvent, Suggestion, Tag, TagGroup
 from annotation.services import taxonomy
-from training.models import ModelVersion
+from tests.factories import (
+    ModelVersionFactory,
+    ProductFactory,
+    ProductTagFactory,
+    ReviewEventFactory,
+    SuggestionFactory,
+    TagFactory,
+    TagGroupFactory,
+)
 
 pytestmark = pytest.mark.django_db
 State = ProductTag.State
@@ -26,14 +35,14 @@ class World:
 
     def __init__(self, user: User) -> None:
         self.user = user
-        self.color = TagGroup.objects.create(name="color")
-        self.size = TagGroup.objects.create(name="size")
-        self.navy = Tag.objects.create(group=self.color, name="Navy", aliases=["marine"])
-        self.blue = Tag.objects.create(group=self.color, name="Blue", aliases=["azure"])
-        self.large = Tag.objects.create(group=self.size, name="Large")
-        self.version = ModelVersion.objects.create(mode="zero_shot", base_model="x", status="ready")
-        self.only_navy = self.product("only-navy")
-        self.both = self.product("both")
+        self.color = TagGroupFactory(name="color")
+        self.size = TagGroupFactory(name="size")
+        self.navy = TagFactory(group=self.color, name="Navy", aliases=["marine"])
+        self.blue = TagFactory(group=self.color, name="Blue", aliases=["azure"])
+        self.large = TagFactory(group=self.size, name="Large")
+        self.version = ModelVersionFactory(mode="zero_shot", base_model="x", status="ready")
+        self.only_navy = ProductFactory(external_id="only-navy", title="only-navy")
+        self.both = ProductFactory(external_id="both", title="both")
         self.decide(self.only_navy, self.navy, State.APPROVED, Source.IMPORT)
         # On `both`, the navy decision is a human's, the blue one automatic.
         self.decide(self.both, self.navy, State.APPROVED, Source.HUMAN)
@@ -42,14 +51,11 @@ class World:
         self.suggest(self.both, self.navy, 0.9)
         self.suggest(self.both, self.blue, 0.4)
 
-    def product(self, external_id: str) -> Product:
-        return Product.objects.create(external_id=external_id, title=external_id, content_hash="")
-
     def decide(self, product: Product, tag: Tag, state: str, source: str) -> ProductTag:
-        ReviewEvent.objects.create(
+        ReviewEventFactory(
             user=self.user, product=product, tag=tag, action=Action.ACCEPT, new_state=state
         )
-        return ProductTag.objects.create(
+        return ProductTagFactory(
             product=product,
             tag=tag,
             state=state,
@@ -59,9 +65,7 @@ class World:
         )
 
     def suggest(self, product: Product, tag: Tag, score: float) -> Suggestion:
-        return Suggestion.objects.create(
-            product=product, tag=tag, model_version=self.version, score=score
-        )
+        return SuggestionFactory(product=product, tag=tag, model_version=self.version, score=score)
 
 
 @pytest.fixture
@@ -127,12 +131,12 @@ def test_merge_deprecates_the_source_and_keeps_its_names_as_aliases(world: World
 
 
 def test_merging_a_tag_into_itself_is_refused(world: World) -> None:
-    with pytest.raises(ValueError, match="cannot be merged into itself"):
+    with pytest.raises(TaxonomyError, match="cannot be merged into itself"):
         taxonomy.merge_tags(world.navy, world.navy, user=world.user)
 
 
 def test_merging_across_facets_is_refused_and_changes_nothing(world: World) -> None:
-    with pytest.raises(ValueError, match="belong to different facets"):
+    with pytest.raises(TaxonomyError, match="belong to different facets"):
         taxonomy.merge_tags(world.navy, world.large, user=world.user)
 
     world.navy.refresh_from_db()
@@ -143,12 +147,12 @@ def test_merging_across_facets_is_refused_and_changes_nothing(world: World) -> N
 def test_merging_into_a_deprecated_tag_is_refused(world: World) -> None:
     taxonomy.deprecate_tag(world.blue, user=world.user)
 
-    with pytest.raises(ValueError, match="merge into an active tag"):
+    with pytest.raises(TaxonomyError, match="merge into an active tag"):
         taxonomy.merge_tags(world.navy, world.blue, user=world.user)
 
 
 def test_merging_chains_repoint_earlier_merges(world: World) -> None:
-    teal = Tag.objects.create(group=world.color, name="Teal")
+    teal = TagFactory(group=world.color, name="Teal")
     taxonomy.merge_tags(teal, world.navy, user=world.user)
 
     taxonomy.merge_tags(world.navy, world.blue, user=world.user)
@@ -184,12 +188,12 @@ def test_rename_marks_the_products_for_the_export(world: World) -> None:
 
 
 def test_rename_to_another_tags_name_is_refused(world: World) -> None:
-    with pytest.raises(ValueError, match="already has a tag named 'Blue'"):
+    with pytest.raises(TaxonomyError, match="already has a tag named 'Blue'"):
         taxonomy.rename_tag(world.navy, "blue", user=world.user)
 
 
 def test_rename_refuses_a_colon(world: World) -> None:
-    with pytest.raises(ValueError, match="contains ':'"):
+    with pytest.raises(TaxonomyError, match="contains ':'"):
         taxonomy.rename_tag(world.navy, "color:Navy", user=world.user)
 
 
@@ -197,7 +201,7 @@ def test_set_aliases_cleans_and_refuses_a_name_that_leads_elsewhere(world: World
     assert taxonomy.set_aliases(world.navy, [" dark  blue ", "Dark Blue", "navy", ""]) == [
         "dark blue"
     ]
-    with pytest.raises(ValueError, match="already leads to the tag 'Blue'"):
+    with pytest.raises(TaxonomyError, match="already leads to the tag 'Blue'"):
         taxonomy.set_aliases(world.navy, ["azure"])
 
 
@@ -216,7 +220,7 @@ def test_deprecate_keeps_decisions_and_history_and_withdraws_suggestions(world: 
 def test_deprecating_twice_is_refused(world: World) -> None:
     taxonomy.deprecate_tag(world.navy, user=world.user)
 
-    with pytest.raises(ValueError, match="already deprecated"):
+    with pytest.raises(TaxonomyError, match="already deprecated"):
         taxonomy.deprecate_tag(world.navy, user=world.user)
 
 
@@ -275,7 +279,7 @@ def test_import_taxonomy_updates_only_what_the_file_says() -> None:
 def test_import_taxonomy_writes_nothing_when_a_later_facet_is_malformed() -> None:
     bad = {"facets": [{"name": "color", "tags": ["Red"]}, {"name": "size:S"}]}
 
-    with pytest.raises(ValueError, match="contains ':'"):
+    with pytest.raises(TaxonomyError, match="contains ':'"):
         taxonomy.import_taxonomy(bad)
 
     assert TagGroup.objects.count() == 0
@@ -295,5 +299,5 @@ def test_the_import_taxonomy_command_explains_malformed_json(tmp_path: Path) -> 
     path = tmp_path / "taxonomy.json"
     path.write_text('{"facets": [', encoding="utf-8")
 
-    with pytest.raises(CommandError, match="not valid JSON.*nothing was saved"):
+    with pytest.raises(CommandError, match=r"not valid JSON.*nothing was saved"):
         call_command("import_taxonomy", str(path), stdout=io.StringIO())

@@ -10,9 +10,9 @@ from tests.annotation.ui_catalog import (
     build_catalog,
     compile_messages,
     enqueue,
-    make_product,
     suggest,
 )
+from tests.factories import ProductFactory
 
 PO_FILE = Path(__file__).resolve().parents[2] / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 
@@ -47,7 +47,7 @@ def test_every_ui_string_has_a_chinese_translation() -> None:
 def test_the_dashboard_speaks_chinese(chinese_client: Client) -> None:
     build_catalog(products=1)
 
-    html = chinese_client.get(reverse("annotation:dashboard")).content.decode()
+    html = chinese_client.get(reverse("training:dashboard")).content.decode()
 
     assert '<html lang="zh-hans">' in html
     assert "仪表盘" in html
@@ -58,7 +58,12 @@ def test_the_dashboard_speaks_chinese(chinese_client: Client) -> None:
 @pytest.mark.django_db
 def test_the_review_page_shows_chinese_names_and_product_text(chinese_client: Client) -> None:
     catalog = build_catalog(products=0)
-    product = make_product("ZH-1", "纯棉T恤 红色 男款", "透气舒适，适合夏天。", language="zh")
+    product = ProductFactory(
+        external_id="ZH-1",
+        title="纯棉T恤 红色 男款",
+        description="透气舒适，适合夏天。",
+        language="zh",
+    )
     enqueue(product, priority=1.0)
     suggest(product, catalog.tags["red"], catalog.version, 0.9, evidence=[(5, 7)])
 
@@ -79,7 +84,7 @@ def test_english_stays_the_default(client: Client, merchandiser: User) -> None:
     build_catalog(products=0)
     client.force_login(merchandiser)
 
-    html = client.get(reverse("annotation:dashboard")).content.decode()
+    html = client.get(reverse("training:dashboard")).content.decode()
 
     assert '<html lang="en">' in html
     assert "Approved examples per tag" in html

@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from annotation.models import ProductTag, ReviewEvent
 from annotation.services.review import Decision, submit_review
-from tests.annotation.ui_catalog import build_catalog, make_product, suggest
+from tests.annotation.ui_catalog import build_catalog, suggest
+from tests.factories import ProductFactory, ProductTagFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +55,7 @@ def test_bulk_accept_sets_the_tag_on_every_selected_product(
 def test_bulk_reject_reports_how_many_products_changed(reviewer_client: Client) -> None:
     catalog = build_catalog(products=0, extra_products=3)
     wool = catalog.tags["wool"]
-    ProductTag.objects.create(
+    ProductTagFactory(
         product=catalog.products[0],
         tag=wool,
         state="rejected",
@@ -88,7 +89,7 @@ def test_bulk_without_a_selection_changes_nothing(reviewer_client: Client) -> No
 def test_bulk_refuses_a_second_tag_in_a_single_valued_facet(reviewer_client: Client) -> None:
     catalog = build_catalog(products=0, extra_products=2)
     target = catalog.products[0]
-    ProductTag.objects.create(
+    ProductTagFactory(
         product=target,
         tag=catalog.tags["red"],
         state="approved",
@@ -123,9 +124,9 @@ def test_bulk_goes_back_to_the_filtered_list_but_never_off_site(reviewer_client:
 
 def test_it_filters_by_suggested_tag_and_score_range(reviewer_client: Client) -> None:
     catalog = build_catalog(products=0, extra_products=2)
-    low = make_product("LOW-1", "Plain shirt")
+    low = ProductFactory(external_id="LOW-1", title="Plain shirt")
     suggest(low, catalog.tags["silk"], catalog.version, 0.2)
-    high = make_product("HIGH-1", "Silk shirt")
+    high = ProductFactory(external_id="HIGH-1", title="Silk shirt")
     suggest(high, catalog.tags["silk"], catalog.version, 0.7)
 
     # the most likely products first
@@ -149,8 +150,8 @@ def test_it_filters_by_review_state_and_approved_tag(
 
 def test_it_searches_text_and_category(reviewer_client: Client) -> None:
     build_catalog(products=0, extra_products=1)
-    make_product("ZH-1", "纯棉T恤 男款", category_path="服装 > T恤")
-    make_product("EN-1", "Linen trousers", category_path="Apparel > Trousers")
+    ProductFactory(external_id="ZH-1", title="纯棉T恤 男款", category_path="服装 > T恤")
+    ProductFactory(external_id="EN-1", title="Linen trousers", category_path="Apparel > Trousers")
 
     assert listed(reviewer_client, q="纯棉") == ["ZH-1"]
     assert listed(reviewer_client, q="linen") == ["EN-1"]

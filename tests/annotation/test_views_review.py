@@ -6,7 +6,8 @@ from django.test import Client
 from django.urls import reverse
 
 from annotation.models import ProductTag, QueueEntry, ReviewEvent, Tag
-from tests.annotation.ui_catalog import build_catalog, enqueue, make_product, suggest
+from tests.annotation.ui_catalog import build_catalog, enqueue, suggest
+from tests.factories import ProductFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 Action = ReviewEvent.Action
@@ -152,7 +153,12 @@ def test_hostile_product_text_is_escaped_even_inside_evidence(reviewer_client: C
     # Entity-encoded markup in a feed survives cleaning as literal text.
     title = "<script>alert(1)</script> Red <b>shirt</b>"
     description = "<img src=x onerror=alert(2)> cotton"
-    product = make_product("EVIL-1", title, description, normalized_text=f"{title} {description}")
+    product = ProductFactory(
+        external_id="EVIL-1",
+        title=title,
+        description=description,
+        normalized_text=f"{title} {description}",
+    )
     # A span that starts before the script tag and ends inside it.
     suggest(product, catalog.tags["red"], catalog.version, 0.9, evidence=[(0, 20), (26, 29)])
     enqueue(product, priority=1.0)
@@ -173,7 +179,9 @@ def test_the_title_keeps_its_text_when_it_is_not_the_start_of_the_model_text(
     reviewer_client: Client,
 ) -> None:
     catalog = build_catalog(products=0)
-    product = make_product("X-1", "Shirt", normalized_text="something else entirely")
+    product = ProductFactory(
+        external_id="X-1", title="Shirt", normalized_text="something else entirely"
+    )
     enqueue(product, priority=1.0)
     suggest(product, catalog.tags["red"], catalog.version, 0.9, evidence=[(0, 9)])
 
@@ -240,7 +248,7 @@ def test_the_tag_index_lists_active_tags_with_aliases_and_chinese_names(
     reviewer_client: Client,
 ) -> None:
     catalog = build_catalog(products=0)
-    old = Tag.objects.create(group=catalog.color, name="old", status=Tag.Status.DEPRECATED)
+    old = TagFactory(group=catalog.color, name="old", status=Tag.Status.DEPRECATED)
 
     response = reviewer_client.get(reverse("annotation:tag_index"))
 

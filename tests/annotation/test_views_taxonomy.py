@@ -5,7 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotation.models import ProductTag, Tag, TagGroup
-from tests.annotation.ui_catalog import Catalog, build_catalog, make_tag
+from tests.annotation.ui_catalog import Catalog, build_catalog
+from tests.factories import ProductTagFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ def admin_client(client: Client, admin_user: User) -> Client:
 
 def approve(catalog: Catalog, tag: Tag, count: int) -> None:
     for product in catalog.products[:count]:
-        ProductTag.objects.create(
+        ProductTagFactory(
             product=product, tag=tag, state="approved", source="human", decided_at=timezone.now()
         )
 
@@ -84,7 +85,7 @@ def test_the_tag_search_finds_aliases(admin_client: Client) -> None:
 
 def test_merge_asks_for_confirmation_with_the_affected_count(admin_client: Client) -> None:
     catalog = build_catalog(products=0, extra_products=3)
-    scarlet = make_tag(catalog.color, "scarlet-red")
+    scarlet = TagFactory(group=catalog.color, name="scarlet-red")
     approve(catalog, scarlet, 3)
     url = reverse("annotation:taxonomy_merge", args=[scarlet.pk])
 

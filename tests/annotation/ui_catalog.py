@@ -6,48 +6,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from annotation.models import Product, QueueEntry, Suggestion, Tag, TagGroup
-from training.ml.text import product_text, text_hash
+from tests.factories import (
+    ModelVersionFactory,
+    ProductFactory,
+    QueueEntryFactory,
+    SuggestionFactory,
+    TagFactory,
+    TagGroupFactory,
+)
 from training.models import ModelVersion
 
 THRESHOLD = 0.5
 
 
-def make_group(
-    name: str, *, multi: bool = True, position: int = 0, en: str = "", zh: str = ""
-) -> TagGroup:
-    return TagGroup.objects.create(
-        name=name, multi_valued=multi, position=position, display_name_en=en, display_name_zh=zh
-    )
-
-
-def make_tag(
-    group: TagGroup, name: str, *, en: str = "", zh: str = "", aliases: Sequence[str] = ()
-) -> Tag:
-    return Tag.objects.create(
-        group=group, name=name, display_name_en=en, display_name_zh=zh, aliases=list(aliases)
-    )
-
-
 def make_version(tags: Sequence[Tag], threshold: float = THRESHOLD) -> ModelVersion:
     keys = [t.key for t in tags]
-    return ModelVersion.objects.create(
+    return ModelVersionFactory(
         mode=ModelVersion.Mode.ZERO_SHOT,
         status=ModelVersion.Status.ACTIVE,
         base_model="test",
         thresholds=dict.fromkeys(keys, threshold),
         tag_vocab=keys,
-    )
-
-
-def make_product(external_id: str, title: str, description: str = "", **fields: object) -> Product:
-    text = product_text(title, description)
-    return Product.objects.create(
-        external_id=external_id,
-        title=title,
-        description=description,
-        normalized_text=fields.pop("normalized_text", text),
-        content_hash=text_hash(text),
-        **fields,
     )
 
 
@@ -59,7 +38,7 @@ def suggest(
     evidence: Sequence[Sequence[int]] = (),
 ) -> Suggestion:
     threshold = version.thresholds.get(tag.key, THRESHOLD)
-    return Suggestion.objects.create(
+    return SuggestionFactory(
         product=product,
         tag=tag,
         model_version=version,
@@ -70,7 +49,7 @@ def suggest(
 
 
 def enqueue(product: Product, priority: float, reason: str = "uncertain") -> QueueEntry:
-    return QueueEntry.objects.create(
+    return QueueEntryFactory(
         product=product, priority=priority, reason=reason, strategy="uncertainty"
     )
 
@@ -89,21 +68,38 @@ def build_catalog(products: int = 3, extra_products: int = 0) -> Catalog:
     whose suggestions are: red 0.9 (selected), cotton 0.8 (selected), wool 0.3
     (not selected), the first queued at the highest priority. `extra_products`
     more products are scored the same way but not queued (bulk-review targets)."""
-    color = make_group("color", multi=False, position=0, en="Colour", zh="颜色")
-    material = make_group("material", position=1, en="Material", zh="材质")
+    color = TagGroupFactory(
+        name="color",
+        multi_valued=False,
+        position=0,
+        display_name_en="Colour",
+        display_name_zh="颜色",
+    )
+    material = TagGroupFactory(
+        name="material", position=1, display_name_en="Material", display_name_zh="材质"
+    )
+
+    def tag(group: TagGroup, name: str, en: str, zh: str, *aliases: str) -> Tag:
+        return TagFactory(
+            group=group, name=name, display_name_en=en, display_name_zh=zh, aliases=list(aliases)
+        )
+
     tags = {
-        "red": make_tag(color, "red", en="Red", zh="红色", aliases=["crimson", "scarlet"]),
-        "blue": make_tag(color, "blue", en="Blue", zh="蓝色", aliases=["navy"]),
-        "cotton": make_tag(material, "cotton", en="Cotton", zh="棉", aliases=["cotton blend"]),
-        "wool": make_tag(material, "wool", en="Wool", zh="羊毛", aliases=["merino"]),
-        "silk": make_tag(material, "silk", en="Silk", zh="丝绸", aliases=["mulberry silk"]),
+        "red": tag(color, "red", "Red", "红色", "crimson", "scarlet"),
+        "blue": tag(color, "blue", "Blue", "蓝色", "navy"),
+        "cotton": tag(material, "cotton", "Cotton", "棉", "cotton blend"),
+        "wool": tag(material, "wool", "Wool", "羊毛", "merino"),
+        "silk": tag(material, "silk", "Silk", "丝绸", "mulberry silk"),
     }
     version = make_version(list(tags.values()))
     catalog = Catalog(color=color, material=material, tags=tags, version=version)
     for i in range(products + extra_products):
         title = f"Red cotton shirt {i + 1}"
-        product = make_product(
-            f"SKU-{i + 1:03d}", title, "A soft shirt in red, made of cotton.", brand="Acme"
+        product = ProductFactory(
+            external_id=f"SKU-{i + 1:03d}",
+            title=title,
+            description="A soft shirt in red, made of cotton.",
+            brand="Acme",
         )
         # Evidence indexes the model text: "Red" at 0-3, "cotton" at 4-10.
         suggest(product, tags["red"], version, 0.9, evidence=[(0, 3)])

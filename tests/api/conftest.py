@@ -9,14 +9,20 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import override_settings
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from annotation import roles
-from annotation.models import ApiToken, Product, ProductTag, Suggestion, Tag, TagGroup
+from annotation.models import ApiToken, Product, ProductTag, Tag, TagGroup
 from annotation.services import queue
-from annotation.services.importing import content_hash
 from annotation.services.tokens import create_token
+from tests.factories import (
+    ModelVersionFactory,
+    ProductFactory,
+    ProductTagFactory,
+    SuggestionFactory,
+    TagFactory,
+    TagGroupFactory,
+)
 from training.models import ModelVersion
 
 ROLES = ("anonymous", "merchandiser", "admin", "api_client", "export_token", "admin_token")
@@ -44,34 +50,18 @@ class World:
     model_dir: Path
 
     def tag(self, name: str | None = None, group: TagGroup | None = None) -> Tag:
-        return Tag.objects.create(group=group or self.color, name=name or unique("tone"))
+        return TagFactory(group=group or self.color, name=name or unique("tone"))
 
     def version_with_files(self, status: str = ModelVersion.Status.READY) -> ModelVersion:
-        version = ModelVersion.objects.create(mode="head", status=status, base_model="tiny")
+        version = ModelVersionFactory(mode="head", status=status, base_model="tiny")
         (self.model_dir / f"v{version.pk}").mkdir(parents=True)
         version.artifact_path = f"v{version.pk}"
         version.save(update_fields=["artifact_path"])
         return version
 
 
-def make_product(external_id: str, title: str, category: str = "") -> Product:
-    return Product.objects.create(
-        external_id=external_id,
-        title=title,
-        category_path=category,
-        normalized_text=title.lower(),
-        content_hash=content_hash({"id": external_id}),
-    )
-
-
 def approve(product: Product, tag: Tag, source: str = ProductTag.Source.IMPORT) -> ProductTag:
-    return ProductTag.objects.create(
-        product=product,
-        tag=tag,
-        state=ProductTag.State.APPROVED,
-        source=source,
-        decided_at=timezone.now(),
-    )
+    return ProductTagFactory(product=product, tag=tag, source=source)
 
 
 @pytest.fixture(autouse=True)
@@ -87,14 +77,14 @@ def world(db: None, tmp_path: Path) -> Iterator[World]:
     model_dir = tmp_path / "models"
     model_dir.mkdir()
     with override_settings(MODEL_DIR=model_dir):
-        color = TagGroup.objects.create(name="color", position=0)
-        size = TagGroup.objects.create(name="size", position=1, multi_valued=False)
-        red = Tag.objects.create(group=color, name="red", aliases=["crimson"])
-        blue = Tag.objects.create(group=color, name="blue")
-        green = Tag.objects.create(group=color, name="green")
-        small = Tag.objects.create(group=size, name="S")
-        large = Tag.objects.create(group=size, name="L")
-        version = ModelVersion.objects.create(
+        color = TagGroupFactory(name="color", position=0)
+        size = TagGroupFactory(name="size", position=1, multi_valued=False)
+        red = TagFactory(group=color, name="red", aliases=["crimson"])
+        blue = TagFactory(group=color, name="blue")
+        green = TagFactory(group=color, name="green")
+        small = TagFactory(group=size, name="S")
+        large = TagFactory(group=size, name="L")
+        version = ModelVersionFactory(
             mode="head",
             status=ModelVersion.Status.ACTIVE,
             base_model="tiny",
@@ -103,9 +93,15 @@ def world(db: None, tmp_path: Path) -> Iterator[World]:
         )
         (model_dir / "v-active").mkdir()
         products = [
-            make_product("sku-1", "Red cotton shirt", "Apparel > Shirts"),
-            make_product("sku-2", "Blue denim jacket", "Apparel > Jackets"),
-            make_product("sku-3", "Green garden chair", "Home > Garden"),
+            ProductFactory(
+                external_id="sku-1", title="Red cotton shirt", category_path="Apparel > Shirts"
+            ),
+            ProductFactory(
+                external_id="sku-2", title="Blue denim jacket", category_path="Apparel > Jackets"
+            ),
+            ProductFactory(
+                external_id="sku-3", title="Green garden chair", category_path="Home > Garden"
+            ),
         ]
         approve(products[0], red)
         approve(products[1], blue)
@@ -115,7 +111,7 @@ def world(db: None, tmp_path: Path) -> Iterator[World]:
             (products[1], blue, 0.8),
             (products[2], green, 0.3),
         ]:
-            Suggestion.objects.create(
+            SuggestionFactory(
                 product=product, tag=tag, model_version=version, score=score, selected=score > 0.5
             )
         queue.ensure_queue_entries()
@@ -146,7 +142,7 @@ def make_client(make_user: Callable[..., User]) -> Callable[[str], tuple[APIClie
 
 
 @pytest.fixture
-def admin_api(make_client: Callable[[str], tuple[APIClient, User | None]]) -> APIClient:
+def integrations(make_client: Callable[[str], tuple[APIClient, User | None]]) -> APIClient:
     return make_client("admin")[0]
 
 

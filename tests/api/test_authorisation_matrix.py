@@ -9,16 +9,24 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from annotation.api.permissions import TokenRateThrottle
-from annotation.models import ApiToken, Product, Webhook
+from annotation.models import ApiToken, Product
 from annotation.services.review import Decision, submit_review
+from annotation.services.taxonomy import merge_tags
 from annotation.services.tokens import create_token
-from tests.api.conftest import ROLES, World, make_product, unique
-from training.models import TrainingRun
+from tests.api.conftest import ROLES, World, unique
+from tests.factories import (
+    ImportBatchFactory,
+    ProductFactory,
+    TrainingRunFactory,
+    UserFactory,
+    WebhookFactory,
+)
 from training.services import runs, versions
 
 REVIEWERS = {"merchandiser", "admin", "admin_token"}
@@ -30,6 +38,7 @@ EXPORTERS = {"api_client", "export_token", "admin", "admin_token"}
 class Call:
     path: str
     body: dict[str, Any] | None = None
+    format: str = "json"
 
 
 Builder = Callable[[World, User | None], Call]
@@ -56,7 +65,7 @@ def _product_called_bulk(body: dict[str, Any] | None = None) -> Builder:
 
     def build(w: World, u: User | None) -> Call:
         if not Product.objects.filter(external_id="bulk").exists():
-            make_product("bulk", "A product called bulk")
+            ProductFactory(external_id="bulk", title="A product called bulk")
         return Call(url("products-bulk"), body)
 
     return build
@@ -75,8 +84,14 @@ def _review(w: World, u: User | None) -> Call:
 
 def _undo(w: World, u: User | None) -> Call:
     if u is not None:
-        submit_review(u, w.products[2], [Decision(w.green.pk, True)])
+        # a product of their own: leases keep each caller off the others' products
+        submit_review(u, ProductFactory(queued=True), [Decision(w.green.pk, True)])
     return Call(url("review-undo"))
+
+
+def _import_upload(w: World, u: User | None) -> Call:
+    upload = SimpleUploadedFile("catalog.csv", f"id,title\n{unique('imp-')},Lamp\n".encode())
+    return Call(url("imports"), {"file": upload}, format="multipart")
 
 
 def _facet_create(w: World, u: User | None) -> Call:
@@ -91,6 +106,12 @@ def _merge(w: World, u: User | None) -> Call:
     return Call(url("tag-merge", w.tag().pk), {"into": w.tag().pk})
 
 
+def _unmerge(w: World, u: User | None) -> Call:
+    merged = w.tag()
+    merge_tags(merged, w.tag(), user=None)
+    return Call(url("tag-unmerge", merged.pk))
+
+
 def _trigger(w: World, u: User | None) -> Call:
     current = runs.in_flight_run()
     if current is not None:
@@ -100,7 +121,7 @@ def _trigger(w: World, u: User | None) -> Call:
 
 def _run(name: str) -> Builder:
     def build(w: World, u: User | None) -> Call:
-        run = runs.in_flight_run() or TrainingRun.objects.create(mode="head")
+        run = runs.in_flight_run() or TrainingRunFactory(mode="head")
         return Call(url(name, run.pk))
 
     return build
@@ -114,7 +135,7 @@ def _rollback(w: World, u: User | None) -> Call:
 
 def _token(name: str) -> Builder:
     def build(w: World, u: User | None) -> Call:
-        owner = User.objects.create_user(unique("bot"))
+        owner = UserFactory(username=unique("bot"))
         token, _ = create_token(user=owner, name="t", scope=ApiToken.Scope.EXPORT, created_by=None)
         return Call(url(name, token.pk))
 
@@ -123,7 +144,7 @@ def _token(name: str) -> Builder:
 
 def _webhook(name: str, body: dict[str, Any] | None = None) -> Builder:
     def build(w: World, u: User | None) -> Call:
-        hook = Webhook.objects.create(url="http://127.0.0.1:9/hook", secret="s" * 32)
+        hook = WebhookFactory(url="http://127.0.0.1:9/hook", secret="s" * 32)
         return Call(url(name, hook.pk), body)
 
     return build
@@ -139,6 +160,9 @@ MATRIX: dict[tuple[str, str], tuple[set[str], Builder]] = {
     ("products", "GET"): (REVIEWERS, _fixed("products")),
     ("products", "POST"): (ADMINS, _new_product),
     ("products-bulk", "POST"): (ADMINS, _bulk),
+    ("imports", "GET"): (ADMINS, _fixed("imports")),
+    ("imports", "POST"): (ADMINS, _import_upload),
+    ("import", "GET"): (ADMINS, lambda w, u: Call(url("import", ImportBatchFactory().pk))),
     ("products-bulk", "GET"): (REVIEWERS, _product_called_bulk()),
     ("products-bulk", "PATCH"): (ADMINS, _product_called_bulk({"brand": "Acme"})),
     ("product", "GET"): (REVIEWERS, _product),
@@ -166,6 +190,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str], Builder]] = {
         lambda w, u: Call(url("tag", w.tag().pk), {"display_name_en": "A tone"}),
     ),
     ("tag-merge", "POST"): (ADMINS, _merge),
+    ("tag-unmerge", "POST"): (ADMINS, _unmerge),
     ("tag-deprecate", "POST"): (ADMINS, lambda w, u: Call(url("tag-deprecate", w.tag().pk))),
     ("training-runs", "GET"): (ADMINS, _fixed("training-runs")),
     ("training-runs", "POST"): (ADMINS, _trigger),
@@ -244,7 +269,7 @@ def test_only_the_intended_roles_get_through(
         client, user = make_client(role)
         call = build(world, user)
         # when
-        response = getattr(client, method.lower())(call.path, call.body, format="json")
+        response = getattr(client, method.lower())(call.path, call.body, format=call.format)
         # then
         code = response.status_code
         if role in allowed and not 200 <= code < 300:

@@ -11,8 +11,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from annotation.models import ApiToken, Product, ProductTag
-from annotation.services.changes import touch_products
-from tests.api.conftest import World, approve, make_product
+from annotation.services.tag_changes import record_tag_changes
+from tests.api.conftest import World, approve
+from tests.factories import ProductFactory, ProductTagFactory
 
 pytestmark = pytest.mark.django_db
 EXPORT = reverse("api:export")
@@ -29,13 +30,16 @@ def exporter(export_token: tuple[ApiToken, str]) -> APIClient:
 def tagged(world: World) -> list[Product]:
     """Seven products with approved tags, all changed in the same instant (the
     cursor must break the tie by id)."""
-    extra = [make_product(f"sku-{n}", f"Item {n}", "Home > Lamps") for n in range(4, 8)]
+    extra = [
+        ProductFactory(external_id=f"sku-{n}", title=f"Item {n}", category_path="Home > Lamps")
+        for n in range(4, 8)
+    ]
     for product in extra:
         approve(product, world.green)
     products = [*world.products, *extra]
     approve(world.products[2], world.large)
     approve(world.products[2], world.green)
-    touch_products(p.pk for p in products)
+    record_tag_changes(p.pk for p in products)
     return products
 
 
@@ -118,7 +122,7 @@ def test_updated_since_returns_only_later_changes(
     exporter: APIClient, tagged: list[Product], world: World
 ) -> None:
     before = Product.objects.get(external_id="sku-2").tags_updated_at
-    touch_products([world.products[1].pk])
+    record_tag_changes([world.products[1].pk])
 
     body = exporter.get(EXPORT, {"updated_since": before.isoformat()}).json()
 
@@ -166,7 +170,7 @@ def test_a_record_is_complete_and_its_tags_ordered_by_facet(
     rita = make_user("rita")
     product = world.products[0]
     when = datetime(2026, 1, 31, 12, 0, 0, tzinfo=UTC)
-    ProductTag.objects.create(
+    ProductTagFactory(
         product=product,
         tag=world.small,
         state=ProductTag.State.APPROVED,
@@ -176,7 +180,7 @@ def test_a_record_is_complete_and_its_tags_ordered_by_facet(
         model_version=world.version,
         score=0.75,
     )
-    ProductTag.objects.create(
+    ProductTagFactory(
         product=product,
         tag=world.blue,
         state=ProductTag.State.REJECTED,
@@ -185,7 +189,7 @@ def test_a_record_is_complete_and_its_tags_ordered_by_facet(
         decided_at=when,
     )
     ProductTag.objects.filter(product=product, tag=world.red).update(decided_at=when)
-    touch_products([product.pk])
+    record_tag_changes([product.pk])
     changed_at = Product.objects.get(pk=product.pk).tags_updated_at
     # when
     jsonl = _stream(exporter.get(EXPORT, {"format": "jsonl", "product_ids": "sku-1"}))

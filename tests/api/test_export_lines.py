@@ -11,12 +11,13 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 
-from annotation.models import Product, ProductTag, Tag, TagGroup
+from annotation.models import Product, ProductTag, Tag
 from annotation.services import export
-from annotation.services.changes import touch_products
 from annotation.services.export import lines, records
 from annotation.services.review import Decision, submit_review
-from tests.api.conftest import World, make_product
+from annotation.services.tag_changes import record_tag_changes
+from tests.api.conftest import World
+from tests.factories import ProductFactory, ProductTagFactory, TagFactory, TagGroupFactory
 
 pytestmark = [
     pytest.mark.django_db,
@@ -32,7 +33,7 @@ def _decide(
     product: Product, tag: Tag, state: str = ProductTag.State.APPROVED, **fields: object
 ) -> ProductTag:
     defaults = {"source": ProductTag.Source.IMPORT, "decided_at": WHEN}
-    return ProductTag.objects.create(product=product, tag=tag, state=state, **defaults | fields)
+    return ProductTagFactory(product=product, tag=tag, state=state, **defaults | fields)
 
 
 @pytest.fixture
@@ -43,12 +44,12 @@ def catalogue(world: World, make_user: Callable[..., User]) -> list[Product]:
     user, a model version and a score where there are some, null where not."""
     rita = make_user("rita")
     odd_user = make_user('o\'neil "用户" \\ 🎉')
-    odd = TagGroup.objects.create(name='材质 "q"', position=2)
-    zeta = TagGroup.objects.create(name="Zeta", position=5)
-    alpha = TagGroup.objects.create(name="alpha", position=5)
-    odd_tags = [Tag.objects.create(group=odd, name=name) for name in ODD_NAMES]
-    z_tag = Tag.objects.create(group=zeta, name="z")
-    a_tag = Tag.objects.create(group=alpha, name="a")
+    odd = TagGroupFactory(name='材质 "q"', position=2)
+    zeta = TagGroupFactory(name="Zeta", position=5)
+    alpha = TagGroupFactory(name="alpha", position=5)
+    odd_tags = [TagFactory(group=odd, name=name) for name in ODD_NAMES]
+    z_tag = TagFactory(group=zeta, name="z")
+    a_tag = TagFactory(group=alpha, name="a")
     sku1, sku2, sku3 = world.products
     # A reviewer removes an imported tag, rejects a suggestion, approves another.
     submit_review(
@@ -60,11 +61,17 @@ def catalogue(world: World, make_user: Callable[..., User]) -> list[Product]:
             Decision(world.small.pk, True),
         ],
     )
-    lamp = make_product('a/b "lamp" \\ 🎉', 'Lamp "Ω" \\ 中文\n🎉', "Home > Lamps")
-    desk = make_product("sku 1", "Desk lamp", "home > lamps > desk")
-    bulk = make_product("bulk", "Bulk", "")
-    chinese = make_product("中文-1", "中文产品", "家居 > 灯")
-    untouched = make_product("never-changed", "Never changed", "Home > Lamps")
+    lamp = ProductFactory(
+        external_id='a/b "lamp" \\ 🎉', title='Lamp "Ω" \\ 中文\n🎉', category_path="Home > Lamps"
+    )
+    desk = ProductFactory(
+        external_id="sku 1", title="Desk lamp", category_path="home > lamps > desk"
+    )
+    bulk = ProductFactory(external_id="bulk", title="Bulk")
+    chinese = ProductFactory(external_id="中文-1", title="中文产品", category_path="家居 > 灯")
+    untouched = ProductFactory(
+        external_id="never-changed", title="Never changed", category_path="Home > Lamps"
+    )
     for index, tag in enumerate(odd_tags):
         _decide(
             lamp,
@@ -85,7 +92,7 @@ def catalogue(world: World, make_user: Callable[..., User]) -> list[Product]:
     )
     _decide(untouched, odd_tags[0])
     # Products changed in one instant (the cursor breaks the tie by id), and later.
-    touch_products([sku1.pk, sku2.pk, sku3.pk, lamp.pk, desk.pk, bulk.pk])
+    record_tag_changes([sku1.pk, sku2.pk, sku3.pk, lamp.pk, desk.pk, bulk.pk])
     Product.objects.filter(pk=chinese.pk).update(tags_updated_at=WHEN + timedelta(days=1))
     Product.objects.filter(pk=desk.pk).update(tags_updated_at=WHEN + timedelta(days=2))
     return [sku1, sku2, sku3, lamp, desk, bulk, chinese]

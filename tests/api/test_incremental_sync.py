@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from annotation import roles
 from annotation.models import ApiToken
 from annotation.services import taxonomy
 from annotation.services.review import Decision, bulk_set_tag, submit_review, undo_last_submission
@@ -45,8 +46,9 @@ def test_an_incremental_sync_equals_a_full_export(
     export_token: tuple[ApiToken, str],
     make_user: Callable[..., User],
 ) -> None:
-    # given: a mirror synced after a first round of reviews
-    reviewer = make_user("rita")
+    # given: a mirror synced after a first round of reviews (by an admin, who may
+    # review a product again once it is done)
+    reviewer = make_user("rita", roles.ADMIN)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {export_token[1]}")
     sku1, sku2, sku3 = world.products

@@ -5,9 +5,10 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from annotation.models import ImportBatch, Product, ProductTag, Suggestion
+from annotation.models import ImportBatch, Product, ProductTag
 from annotation.services import queue
-from tests.api.conftest import World, make_product
+from tests.api.conftest import World
+from tests.factories import ProductFactory, SuggestionFactory
 
 pytestmark = pytest.mark.django_db
 PRODUCTS = reverse("api:products")
@@ -18,8 +19,8 @@ def _ids(body: dict[str, Any]) -> list[str]:
     return [product["id"] for product in body["results"]]
 
 
-def test_the_list_shows_approved_tags(world: World, admin_api: APIClient) -> None:
-    body = admin_api.get(PRODUCTS).json()
+def test_the_list_shows_approved_tags(world: World, integrations: APIClient) -> None:
+    body = integrations.get(PRODUCTS).json()
 
     assert _ids(body) == ["sku-1", "sku-2", "sku-3"]
     assert body["results"][0]["tags"] == ["color:red"]
@@ -41,40 +42,40 @@ def test_the_list_shows_approved_tags(world: World, admin_api: APIClient) -> Non
     ],
 )
 def test_filters_select_products(
-    world: World, admin_api: APIClient, params: dict[str, str], expected: list[str]
+    world: World, integrations: APIClient, params: dict[str, str], expected: list[str]
 ) -> None:
-    body = admin_api.get(PRODUCTS, params).json()
+    body = integrations.get(PRODUCTS, params).json()
 
     assert _ids(body) == expected
 
 
-def test_an_unknown_tag_filter_is_a_400(world: World, admin_api: APIClient) -> None:
-    response = admin_api.get(PRODUCTS, {"has_tag": "color:plaid"})
+def test_an_unknown_tag_filter_is_a_400(world: World, integrations: APIClient) -> None:
+    response = integrations.get(PRODUCTS, {"has_tag": "color:plaid"})
 
     assert response.status_code == 400
     assert response.json() == {"has_tag": ["unknown tag 'color:plaid'"]}
 
 
-def test_cursor_pages_walk_every_product_once(world: World, admin_api: APIClient) -> None:
+def test_cursor_pages_walk_every_product_once(world: World, integrations: APIClient) -> None:
     seen: list[str] = []
     url: str | None = f"{PRODUCTS}?page_size=2"
     while url:
-        body = admin_api.get(url).json()
+        body = integrations.get(url).json()
         seen += _ids(body)
         url = body["next"]
 
     assert seen == ["sku-1", "sku-2", "sku-3"]
 
 
-def test_page_numbers_report_the_count(world: World, admin_api: APIClient) -> None:
-    body = admin_api.get(PRODUCTS, {"page": 2, "page_size": 2}).json()
+def test_page_numbers_report_the_count(world: World, integrations: APIClient) -> None:
+    body = integrations.get(PRODUCTS, {"page": 2, "page_size": 2}).json()
 
     assert body["count"] == 3
     assert _ids(body) == ["sku-3"]
 
 
-def test_creating_a_product_goes_through_the_import(world: World, admin_api: APIClient) -> None:
-    response = admin_api.post(
+def test_creating_a_product_goes_through_the_import(world: World, integrations: APIClient) -> None:
+    response = integrations.post(
         PRODUCTS,
         {
             "id": "sku-9",
@@ -94,17 +95,17 @@ def test_creating_a_product_goes_through_the_import(world: World, admin_api: API
     assert ImportBatch.objects.get().source == "api:create"
 
 
-def test_creating_an_existing_id_is_a_conflict(world: World, admin_api: APIClient) -> None:
-    response = admin_api.post(PRODUCTS, {"id": "sku-1", "title": "Again"}, format="json")
+def test_creating_an_existing_id_is_a_conflict(world: World, integrations: APIClient) -> None:
+    response = integrations.post(PRODUCTS, {"id": "sku-1", "title": "Again"}, format="json")
 
     assert response.status_code == 409
     assert "PATCH" in response.json()["detail"]
 
 
 def test_an_invalid_product_is_refused_with_the_import_reason(
-    world: World, admin_api: APIClient
+    world: World, integrations: APIClient
 ) -> None:
-    response = admin_api.post(
+    response = integrations.post(
         PRODUCTS,
         {"id": "sku-9", "title": "Lamp", "image_url": "javascript:alert(1)"},
         format="json",
@@ -115,14 +116,14 @@ def test_an_invalid_product_is_refused_with_the_import_reason(
     assert not Product.objects.filter(external_id="sku-9").exists()
 
 
-def test_a_bulk_with_a_bad_row_saves_nothing(world: World, admin_api: APIClient) -> None:
+def test_a_bulk_with_a_bad_row_saves_nothing(world: World, integrations: APIClient) -> None:
     rows = [
         {"id": "sku-1", "title": "Red cotton shirt, slim"},
         {"id": "sku-10", "title": ""},
         {"id": "sku-11", "title": "Wool hat", "tags": ["not-a-tag"]},
     ]
 
-    response = admin_api.post(BULK, {"products": rows}, format="json")
+    response = integrations.post(BULK, {"products": rows}, format="json")
 
     body = response.json()
     assert response.status_code == 400
@@ -135,14 +136,14 @@ def test_a_bulk_with_a_bad_row_saves_nothing(world: World, admin_api: APIClient)
     assert Product.objects.count() == 3
 
 
-def test_a_bulk_with_keep_valid_saves_the_good_rows(world: World, admin_api: APIClient) -> None:
+def test_a_bulk_with_keep_valid_saves_the_good_rows(world: World, integrations: APIClient) -> None:
     rows = [
         {"id": "sku-1", "title": "Red cotton shirt, slim"},
         {"id": "sku-10", "title": ""},
         {"id": "sku-11", "title": "Wool hat", "tags": ["color:green"]},
     ]
 
-    response = admin_api.post(BULK, {"products": rows, "keep_valid": True}, format="json")
+    response = integrations.post(BULK, {"products": rows, "keep_valid": True}, format="json")
 
     body = response.json()
     assert response.status_code == 200
@@ -152,8 +153,8 @@ def test_a_bulk_with_keep_valid_saves_the_good_rows(world: World, admin_api: API
     assert ProductTag.objects.filter(product__external_id="sku-11", tag=world.green).exists()
 
 
-def test_patch_changes_only_the_given_fields(world: World, admin_api: APIClient) -> None:
-    response = admin_api.patch(
+def test_patch_changes_only_the_given_fields(world: World, integrations: APIClient) -> None:
+    response = integrations.patch(
         reverse("api:product", args=["sku-1"]), {"brand": " Acme "}, format="json"
     )
 
@@ -165,8 +166,8 @@ def test_patch_changes_only_the_given_fields(world: World, admin_api: APIClient)
     assert body["tags"] == ["color:red"]
 
 
-def test_patch_is_validated_by_the_import(world: World, admin_api: APIClient) -> None:
-    response = admin_api.patch(
+def test_patch_is_validated_by_the_import(world: World, integrations: APIClient) -> None:
+    response = integrations.patch(
         reverse("api:product", args=["sku-1"]), {"title": "  "}, format="json"
     )
 
@@ -174,17 +175,17 @@ def test_patch_is_validated_by_the_import(world: World, admin_api: APIClient) ->
     assert "title is empty" in response.json()["detail"]
 
 
-def test_an_unknown_product_is_a_404(world: World, admin_api: APIClient) -> None:
-    response = admin_api.get(reverse("api:product", args=["nope"]))
+def test_an_unknown_product_is_a_404(world: World, integrations: APIClient) -> None:
+    response = integrations.get(reverse("api:product", args=["nope"]))
 
     assert response.status_code == 404
     assert "detail" in response.json()
 
 
 def test_suggestions_come_from_the_active_version_by_default(
-    world: World, admin_api: APIClient
+    world: World, integrations: APIClient
 ) -> None:
-    body = admin_api.get(reverse("api:product-suggestions", args=["sku-1"])).json()
+    body = integrations.get(reverse("api:product-suggestions", args=["sku-1"])).json()
 
     assert body["model_version"] == world.version.pk
     assert [(s["key"], s["score"], s["selected"]) for s in body["results"]] == [
@@ -193,12 +194,12 @@ def test_suggestions_come_from_the_active_version_by_default(
     ]
 
 
-def test_suggestions_of_another_version(world: World, admin_api: APIClient) -> None:
+def test_suggestions_of_another_version(world: World, integrations: APIClient) -> None:
     other = world.version_with_files()
 
     url = reverse("api:product-suggestions", args=["sku-1"])
-    body = admin_api.get(url, {"model_version": other.pk}).json()
-    missing = admin_api.get(url, {"model_version": 99999})
+    body = integrations.get(url, {"model_version": other.pk}).json()
+    missing = integrations.get(url, {"model_version": 99999})
 
     assert body == {"model_version": other.pk, "results": []}
     assert missing.status_code == 404
@@ -217,24 +218,26 @@ def _url(external_id: str, suffix: str = "") -> str:
 
 @pytest.mark.parametrize("external_id", ODD_IDS)
 def test_every_route_reaches_a_product_whatever_its_id(
-    world: World, admin_api: APIClient, external_id: str
+    world: World, integrations: APIClient, external_id: str
 ) -> None:
     # given
-    product = make_product(external_id, "Odd lamp", "Home > Lamps")
-    Suggestion.objects.create(
+    product = ProductFactory(
+        external_id=external_id, title="Odd lamp", category_path="Home > Lamps"
+    )
+    SuggestionFactory(
         product=product, tag=world.green, model_version=world.version, score=0.7, selected=True
     )
     queue.ensure_queue_entries()
     # when
-    shown = admin_api.get(_url(external_id))
-    changed = admin_api.patch(_url(external_id), {"brand": "Acme"}, format="json")
-    suggested = admin_api.get(_url(external_id, "suggestions/"))
-    reviewed = admin_api.post(
+    shown = integrations.get(_url(external_id))
+    changed = integrations.patch(_url(external_id), {"brand": "Acme"}, format="json")
+    suggested = integrations.get(_url(external_id, "suggestions/"))
+    reviewed = integrations.post(
         _url(external_id, "review/"),
         {"decisions": [{"tag": "color:green", "approved": True}]},
         format="json",
     )
-    skipped = admin_api.post(f"/api/v1/review/{quote(external_id)}/skip/")
+    skipped = integrations.post(f"/api/v1/review/{quote(external_id)}/skip/")
     # then
     assert (shown.status_code, shown.json()["id"]) == (200, external_id)
     assert (changed.status_code, changed.json()["brand"]) == (200, "Acme")
@@ -250,27 +253,31 @@ def test_reverse_writes_the_url_clients_write(external_id: str) -> None:
     assert reverse("api:product-review", args=[external_id]) == _url(external_id, "review/")
 
 
-def test_the_bulk_import_still_answers_post_at_its_url(world: World, admin_api: APIClient) -> None:
-    make_product("bulk", "A product called bulk")
+def test_the_bulk_import_still_answers_post_at_its_url(
+    world: World, integrations: APIClient
+) -> None:
+    ProductFactory(external_id="bulk", title="A product called bulk")
 
-    response = admin_api.post(BULK, {"products": [{"id": "sku-9", "title": "Vase"}]}, format="json")
+    response = integrations.post(
+        BULK, {"products": [{"id": "sku-9", "title": "Vase"}]}, format="json"
+    )
 
     assert (response.status_code, response.json()["created"]) == (200, 1)
     assert Product.objects.get(external_id="bulk").title == "A product called bulk"
 
 
-def test_an_unknown_id_with_a_slash_is_a_404(world: World, admin_api: APIClient) -> None:
-    response = admin_api.get(_url("no/such/product"))
+def test_an_unknown_id_with_a_slash_is_a_404(world: World, integrations: APIClient) -> None:
+    response = integrations.get(_url("no/such/product"))
 
     assert response.status_code == 404
 
 
 def test_a_sub_resource_wins_over_an_id_ending_in_its_name(
-    world: World, admin_api: APIClient
+    world: World, integrations: APIClient
 ) -> None:
     # given: the one clash the schema documents
-    make_product("sku-1/suggestions", "A product named like a sub-resource")
+    ProductFactory(external_id="sku-1/suggestions", title="A product named like a sub-resource")
 
-    body = admin_api.get(_url("sku-1", "suggestions/")).json()
+    body = integrations.get(_url("sku-1", "suggestions/")).json()
 
     assert body["model_version"] == world.version.pk

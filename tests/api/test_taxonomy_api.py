@@ -10,12 +10,12 @@ FACETS = reverse("api:facets")
 TAGS = reverse("api:tags")
 
 
-def test_a_facet_is_created_and_edited(world: World, admin_api: APIClient) -> None:
-    created = admin_api.post(
+def test_a_facet_is_created_and_edited(world: World, integrations: APIClient) -> None:
+    created = integrations.post(
         FACETS, {"name": " Material ", "multi_valued": False, "position": 3}, format="json"
     )
     facet_id = created.json()["id"]
-    patched = admin_api.patch(
+    patched = integrations.patch(
         reverse("api:facet", args=[facet_id]), {"display_name_zh": "材质"}, format="json"
     )
 
@@ -25,23 +25,23 @@ def test_a_facet_is_created_and_edited(world: World, admin_api: APIClient) -> No
     assert TagGroup.objects.get(pk=facet_id).multi_valued is False
 
 
-def test_a_facet_name_is_taken_case_insensitively(world: World, admin_api: APIClient) -> None:
-    response = admin_api.post(FACETS, {"name": "COLOR"}, format="json")
+def test_a_facet_name_is_taken_case_insensitively(world: World, integrations: APIClient) -> None:
+    response = integrations.post(FACETS, {"name": "COLOR"}, format="json")
 
     assert response.status_code == 400
     assert "exists" in response.json()["name"][0]
 
 
-def test_a_facet_cannot_be_renamed(world: World, admin_api: APIClient) -> None:
-    response = admin_api.patch(
+def test_a_facet_cannot_be_renamed(world: World, integrations: APIClient) -> None:
+    response = integrations.patch(
         reverse("api:facet", args=[world.color.pk]), {"name": "colour"}, format="json"
     )
 
     assert response.status_code == 400
 
 
-def test_a_tag_is_created_with_aliases(world: World, admin_api: APIClient) -> None:
-    response = admin_api.post(
+def test_a_tag_is_created_with_aliases(world: World, integrations: APIClient) -> None:
+    response = integrations.post(
         TAGS,
         {"facet": "color", "name": "navy", "display_name_en": "Navy", "aliases": ["dark blue"]},
         format="json",
@@ -57,9 +57,9 @@ def test_a_tag_is_created_with_aliases(world: World, admin_api: APIClient) -> No
 
 
 def test_an_alias_that_names_another_tag_creates_nothing(
-    world: World, admin_api: APIClient
+    world: World, integrations: APIClient
 ) -> None:
-    response = admin_api.post(
+    response = integrations.post(
         TAGS, {"facet": "color", "name": "scarlet", "aliases": ["crimson"]}, format="json"
     )
 
@@ -68,17 +68,17 @@ def test_an_alias_that_names_another_tag_creates_nothing(
     assert not Tag.objects.filter(name="scarlet").exists()
 
 
-def test_the_tag_list_filters_by_facet_and_status(world: World, admin_api: APIClient) -> None:
+def test_the_tag_list_filters_by_facet_and_status(world: World, integrations: APIClient) -> None:
     world.large.status = Tag.Status.DEPRECATED
     world.large.save(update_fields=["status"])
 
-    body = admin_api.get(TAGS, {"facet": "size", "status": "active"}).json()
+    body = integrations.get(TAGS, {"facet": "size", "status": "active"}).json()
 
     assert [t["key"] for t in body["results"]] == ["size:S"]
 
 
-def test_renaming_keeps_the_old_name_as_an_alias(world: World, admin_api: APIClient) -> None:
-    response = admin_api.patch(
+def test_renaming_keeps_the_old_name_as_an_alias(world: World, integrations: APIClient) -> None:
+    response = integrations.patch(
         reverse("api:tag", args=[world.blue.pk]),
         {"name": "cobalt", "display_name_en": "Cobalt"},
         format="json",
@@ -91,9 +91,9 @@ def test_renaming_keeps_the_old_name_as_an_alias(world: World, admin_api: APICli
 
 
 def test_a_rename_onto_another_tag_is_refused_and_rolls_back(
-    world: World, admin_api: APIClient
+    world: World, integrations: APIClient
 ) -> None:
-    response = admin_api.patch(
+    response = integrations.patch(
         reverse("api:tag", args=[world.blue.pk]),
         {"display_name_en": "Changed", "name": "red"},
         format="json",
@@ -106,13 +106,13 @@ def test_a_rename_onto_another_tag_is_refused_and_rolls_back(
 
 
 def test_a_merge_moves_decisions_and_reports_the_affected_products(
-    world: World, admin_api: APIClient
+    world: World, integrations: APIClient
 ) -> None:
     teal = world.tag("teal")
     approve(world.products[2], teal)
     approve(world.products[1], teal)
 
-    response = admin_api.post(
+    response = integrations.post(
         reverse("api:tag-merge", args=[teal.pk]), {"into": world.blue.pk}, format="json"
     )
 
@@ -126,8 +126,8 @@ def test_a_merge_moves_decisions_and_reports_the_affected_products(
     ) == {"sku-2", "sku-3"}
 
 
-def test_a_merge_across_facets_is_refused(world: World, admin_api: APIClient) -> None:
-    response = admin_api.post(
+def test_a_merge_across_facets_is_refused(world: World, integrations: APIClient) -> None:
+    response = integrations.post(
         reverse("api:tag-merge", args=[world.red.pk]), {"into": world.small.pk}, format="json"
     )
 
@@ -135,11 +135,13 @@ def test_a_merge_across_facets_is_refused(world: World, admin_api: APIClient) ->
     assert "different facets" in response.json()["detail"]
 
 
-def test_deprecating_reports_the_affected_products_once(world: World, admin_api: APIClient) -> None:
+def test_deprecating_reports_the_affected_products_once(
+    world: World, integrations: APIClient
+) -> None:
     url = reverse("api:tag-deprecate", args=[world.red.pk])
 
-    first = admin_api.post(url)
-    second = admin_api.post(url)
+    first = integrations.post(url)
+    second = integrations.post(url)
 
     assert first.json()["affected_products"] == 1
     assert first.json()["suggestions_withdrawn"] == 1

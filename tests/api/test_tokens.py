@@ -22,11 +22,11 @@ def _bearer(key: str) -> APIClient:
 
 
 def test_creating_a_token_shows_its_key_once(
-    admin_api: APIClient, make_user: Callable[..., User]
+    integrations: APIClient, make_user: Callable[..., User]
 ) -> None:
     make_user("bot", roles.API_CLIENT)
 
-    created = admin_api.post(
+    created = integrations.post(
         reverse("api:tokens"), {"name": "warehouse sync", "user": "bot"}, format="json"
     )
 
@@ -35,14 +35,14 @@ def test_creating_a_token_shows_its_key_once(
     assert body["key"].startswith("tgr_")
     assert body["scope"] == "export"
     assert body["user"] == "bot"
-    shown = admin_api.get(reverse("api:token", args=[body["id"]])).json()
-    listed = admin_api.get(reverse("api:tokens")).json()["results"]
+    shown = integrations.get(reverse("api:token", args=[body["id"]])).json()
+    listed = integrations.get(reverse("api:tokens")).json()["results"]
     assert "key" not in shown
     assert all("key" not in token for token in listed)
 
 
-def test_only_a_hash_of_the_key_is_stored(admin_api: APIClient) -> None:
-    key = admin_api.post(reverse("api:tokens"), {"name": "mine"}, format="json").json()["key"]
+def test_only_a_hash_of_the_key_is_stored(integrations: APIClient) -> None:
+    key = integrations.post(reverse("api:tokens"), {"name": "mine"}, format="json").json()["key"]
 
     token = ApiToken.objects.get()
     stored = [str(getattr(token, f.attname)) for f in ApiToken._meta.concrete_fields]
@@ -52,11 +52,11 @@ def test_only_a_hash_of_the_key_is_stored(admin_api: APIClient) -> None:
 
 
 def test_an_admin_scope_needs_an_admin_user(
-    admin_api: APIClient, make_user: Callable[..., User]
+    integrations: APIClient, make_user: Callable[..., User]
 ) -> None:
     make_user("bot", roles.API_CLIENT)
 
-    response = admin_api.post(
+    response = integrations.post(
         reverse("api:tokens"), {"name": "x", "user": "bot", "scope": "admin"}, format="json"
     )
 
@@ -66,15 +66,15 @@ def test_an_admin_scope_needs_an_admin_user(
 
 @pytest.mark.parametrize("how", ["delete", "revoke"])
 def test_a_revoked_token_is_refused(
-    admin_api: APIClient, export_token: tuple[ApiToken, str], how: str
+    integrations: APIClient, export_token: tuple[ApiToken, str], how: str
 ) -> None:
     token, key = export_token
     assert _bearer(key).get(EXPORT).status_code == 200
 
     if how == "delete":
-        response = admin_api.delete(reverse("api:token", args=[token.pk]))
+        response = integrations.delete(reverse("api:token", args=[token.pk]))
     else:
-        response = admin_api.post(reverse("api:token-revoke", args=[token.pk]))
+        response = integrations.post(reverse("api:token-revoke", args=[token.pk]))
 
     refused = _bearer(key).get(EXPORT)
     assert response.status_code in (200, 204)

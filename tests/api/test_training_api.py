@@ -7,6 +7,7 @@ from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
 from tests.api.conftest import World
+from tests.factories import TrainingRunFactory
 from training import tasks
 from training.models import ModelVersion, TrainingRun
 
@@ -14,8 +15,8 @@ pytestmark = pytest.mark.django_db
 RUNS = reverse("api:training-runs")
 
 
-def test_triggering_queues_a_run(world: World, admin_api: APIClient) -> None:
-    response = admin_api.post(RUNS, {"mode": "head"}, format="json")
+def test_triggering_queues_a_run(world: World, integrations: APIClient) -> None:
+    response = integrations.post(RUNS, {"mode": "head"}, format="json")
 
     body = response.json()
     assert response.status_code == 201, body
@@ -25,18 +26,18 @@ def test_triggering_queues_a_run(world: World, admin_api: APIClient) -> None:
 
 
 def test_a_second_trigger_while_one_is_in_flight_is_a_409(
-    world: World, admin_api: APIClient
+    world: World, integrations: APIClient
 ) -> None:
-    first = admin_api.post(RUNS, {}, format="json").json()
+    first = integrations.post(RUNS, {}, format="json").json()
 
-    response = admin_api.post(RUNS, {}, format="json")
+    response = integrations.post(RUNS, {}, format="json")
 
     assert response.status_code == 409
     assert f"Training run {first['id']} is already queued" in response.json()["detail"]
 
 
-def test_an_unknown_mode_is_a_400(world: World, admin_api: APIClient) -> None:
-    response = admin_api.post(RUNS, {"mode": "turbo"}, format="json")
+def test_an_unknown_mode_is_a_400(world: World, integrations: APIClient) -> None:
+    response = integrations.post(RUNS, {"mode": "turbo"}, format="json")
 
     assert response.status_code == 400
     assert "mode" in response.json()
@@ -63,31 +64,33 @@ def test_a_broker_outage_is_a_503_and_the_run_is_recorded_failed(
     assert "broker unreachable" in run.error
 
 
-def test_a_run_shows_its_progress_and_can_be_cancelled(world: World, admin_api: APIClient) -> None:
-    run = TrainingRun.objects.create(
+def test_a_run_shows_its_progress_and_can_be_cancelled(
+    world: World, integrations: APIClient
+) -> None:
+    run = TrainingRunFactory(
         mode="head", status=TrainingRun.Status.RUNNING, progress=42.0, stage="epoch 2/5"
     )
 
-    shown = admin_api.get(reverse("api:training-run", args=[run.pk])).json()
-    cancelled = admin_api.post(reverse("api:training-run-cancel", args=[run.pk])).json()
+    shown = integrations.get(reverse("api:training-run", args=[run.pk])).json()
+    cancelled = integrations.post(reverse("api:training-run-cancel", args=[run.pk])).json()
 
     assert (shown["progress"], shown["stage"], shown["error"]) == (42.0, "epoch 2/5", "")
     assert cancelled["cancel_requested"] is True
     assert cancelled["status"] == "running"  # it stops at its next check
 
 
-def test_versions_are_listed_with_their_metrics(world: World, admin_api: APIClient) -> None:
-    body = admin_api.get(reverse("api:model-versions")).json()
+def test_versions_are_listed_with_their_metrics(world: World, integrations: APIClient) -> None:
+    body = integrations.get(reverse("api:model-versions")).json()
 
     (version,) = body["results"]
     assert (version["id"], version["status"]) == (world.version.pk, "active")
     assert (version["micro_f1"], version["macro_f1"]) == (0.5, 0.4)
 
 
-def test_promoting_archives_the_previous_version(world: World, admin_api: APIClient) -> None:
+def test_promoting_archives_the_previous_version(world: World, integrations: APIClient) -> None:
     newer = world.version_with_files()
 
-    response = admin_api.post(reverse("api:model-version-promote", args=[newer.pk]))
+    response = integrations.post(reverse("api:model-version-promote", args=[newer.pk]))
 
     assert response.status_code == 200
     assert response.json()["status"] == "active"
@@ -95,19 +98,19 @@ def test_promoting_archives_the_previous_version(world: World, admin_api: APICli
     assert world.version.status == ModelVersion.Status.ARCHIVED
 
 
-def test_a_failed_version_cannot_be_promoted(world: World, admin_api: APIClient) -> None:
+def test_a_failed_version_cannot_be_promoted(world: World, integrations: APIClient) -> None:
     failed = world.version_with_files(ModelVersion.Status.FAILED)
 
-    response = admin_api.post(reverse("api:model-version-promote", args=[failed.pk]))
+    response = integrations.post(reverse("api:model-version-promote", args=[failed.pk]))
 
     assert response.status_code == 409
     assert "only a ready or archived version" in response.json()["detail"]
 
 
-def test_rolling_back_to_a_newer_version_is_refused(world: World, admin_api: APIClient) -> None:
+def test_rolling_back_to_a_newer_version_is_refused(world: World, integrations: APIClient) -> None:
     newer = world.version_with_files()
 
-    response = admin_api.post(reverse("api:model-version-rollback", args=[newer.pk]))
+    response = integrations.post(reverse("api:model-version-rollback", args=[newer.pk]))
 
     assert response.status_code == 409
     assert "promote it instead" in response.json()["detail"]

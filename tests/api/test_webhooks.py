@@ -1,3 +1,4 @@
+import base64
 import hashlib
 import hmac
 import json
@@ -12,10 +13,9 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from annotation.models import Webhook, WebhookDelivery
+from annotation.models import OutboxMessage, Webhook, WebhookDelivery
 from annotation.services.review import Decision, submit_review
-from annotation.tasks import WEBHOOK_MAX_ATTEMPTS, deliver_webhook
-from tagger.celery import app as celery_app
+from annotation.tasks import WEBHOOK_MAX_ATTEMPTS
 from tests.api.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(settings: Any) -> Iterator[Receiver]:
+    # The receiver listens on loopback, which webhooks reach only when allowed.
+    settings.TAGGER_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -53,96 +55,85 @@ def receiver() -> Iterator[Receiver]:
     server.server_close()
 
 
-def _register(admin_api: APIClient, url: str) -> dict[str, Any]:
-    response = admin_api.post(reverse("api:webhooks"), {"url": url}, format="json")
+def _register(integrations: APIClient, url: str) -> dict[str, Any]:
+    response = integrations.post(reverse("api:webhooks"), {"url": url}, format="json")
     assert response.status_code == 201, response.content
     return response.json()
 
 
 def test_a_review_sends_a_signed_delivery(
     world: World,
-    admin_api: APIClient,
+    integrations: APIClient,
     receiver: Receiver,
     make_user: Callable[..., User],
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     # given
-    hook = _register(admin_api, receiver.url)
+    hook = _register(integrations, receiver.url)
     reviewer = make_user("rita")
     # when
     with django_capture_on_commit_callbacks(execute=True):
         submit_review(reviewer, world.products[2], [Decision(world.green.pk, True)])
     # then
     ((headers, body),) = receiver.received
-    expected = hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
-    assert headers["X-Tagger-Signature"] == f"sha256={expected}"
+    delivery = WebhookDelivery.objects.get()
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = hmac.new(hook["secret"].encode(), signed, hashlib.sha256).digest()
+    assert headers["webhook-id"] == f"msg_{delivery.pk}"
+    assert headers["webhook-signature"] == "v1," + base64.b64encode(expected).decode()
+    assert "X-Tagger-Signature" not in headers
     assert json.loads(body)["products"] == [{"id": "sku-3", "tags": ["color:green"]}]
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == WebhookDelivery.Status.DELIVERED
 
 
-@pytest.fixture
-def eager_retries() -> Iterator[None]:
-    """A worker handles a retry by running the task again; eager mode does so only
-    when it does not propagate the Retry to the caller."""
-    before = celery_app.conf.task_eager_propagates
-    celery_app.conf.task_eager_propagates = False
-    yield
-    celery_app.conf.task_eager_propagates = before
-
-
-@pytest.mark.usefixtures("eager_retries")
 def test_a_failing_endpoint_is_retried_with_backoff_then_marked_failed(
     world: World,
-    admin_api: APIClient,
+    integrations: APIClient,
     receiver: Receiver,
     make_user: Callable[..., User],
     django_capture_on_commit_callbacks: Callable[..., Any],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # given: an endpoint answering 500, and retries recorded instead of waited for
+    # given: an endpoint answering 500 (eager tasks run each retry at once)
     receiver.status = 500
-    hook = _register(admin_api, receiver.url)
-    countdowns: list[int] = []
-    original_retry = deliver_webhook.retry
-
-    def recording_retry(*args: Any, **kwargs: Any) -> Any:
-        countdowns.append(kwargs["countdown"])
-        return original_retry(*args, **{**kwargs, "countdown": 0})
-
-    monkeypatch.setattr(deliver_webhook, "retry", recording_retry)
+    hook = _register(integrations, receiver.url)
     # when
     with django_capture_on_commit_callbacks(execute=True):
         submit_review(make_user("rita"), world.products[2], [Decision(world.green.pk, True)])
-    # then
+    # then: every retry went through the outbox with its backoff as the eta
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == WebhookDelivery.Status.FAILED
     assert delivery.attempts == WEBHOOK_MAX_ATTEMPTS
     assert delivery.response_code == 500
     assert len(receiver.received) == WEBHOOK_MAX_ATTEMPTS
+    retries = OutboxMessage.objects.filter(task_name="annotation.tasks.deliver_webhook")
+    countdowns = [
+        round((m.not_before - m.created_at).total_seconds()) for m in retries if m.not_before
+    ]
     assert countdowns == [10, 20, 40, 80, 160]
+    assert {m.status for m in retries} == {OutboxMessage.Status.DISPATCHED}
 
-    listed = admin_api.get(reverse("api:webhook-deliveries", args=[hook["id"]])).json()
+    listed = integrations.get(reverse("api:webhook-deliveries", args=[hook["id"]])).json()
     assert [(d["status"], d["attempts"]) for d in listed["results"]] == [
         ("failed", WEBHOOK_MAX_ATTEMPTS)
     ]
 
 
 def test_the_secret_is_generated_and_shown_only_on_creation(
-    admin_api: APIClient, receiver: Receiver
+    integrations: APIClient, receiver: Receiver
 ) -> None:
-    created = _register(admin_api, receiver.url)
+    created = _register(integrations, receiver.url)
 
-    shown = admin_api.get(reverse("api:webhook", args=[created["id"]])).json()
-    listed = admin_api.get(reverse("api:webhooks")).json()["results"]
+    shown = integrations.get(reverse("api:webhook", args=[created["id"]])).json()
+    listed = integrations.get(reverse("api:webhooks")).json()["results"]
     assert len(created["secret"]) >= 32
     assert Webhook.objects.get().secret == created["secret"]
     assert "secret" not in shown
     assert all("secret" not in hook for hook in listed)
 
 
-def test_a_given_secret_is_kept(admin_api: APIClient) -> None:
-    response = admin_api.post(
+def test_a_given_secret_is_kept(integrations: APIClient) -> None:
+    response = integrations.post(
         reverse("api:webhooks"),
         {"url": "https://example.com/h", "secret": "a-long-shared-secret"},
         format="json",
@@ -152,8 +143,8 @@ def test_a_given_secret_is_kept(admin_api: APIClient) -> None:
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/h", "not a url", "file:///etc/passwd"])
-def test_only_http_urls_are_accepted(admin_api: APIClient, url: str) -> None:
-    response = admin_api.post(reverse("api:webhooks"), {"url": url}, format="json")
+def test_only_http_urls_are_accepted(integrations: APIClient, url: str) -> None:
+    response = integrations.post(reverse("api:webhooks"), {"url": url}, format="json")
 
     assert response.status_code == 400
     assert "url" in response.json()
@@ -161,13 +152,13 @@ def test_only_http_urls_are_accepted(admin_api: APIClient, url: str) -> None:
 
 def test_an_inactive_webhook_gets_no_deliveries(
     world: World,
-    admin_api: APIClient,
+    integrations: APIClient,
     receiver: Receiver,
     make_user: Callable[..., User],
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
-    hook = _register(admin_api, receiver.url)
-    patched = admin_api.patch(
+    hook = _register(integrations, receiver.url)
+    patched = integrations.patch(
         reverse("api:webhook", args=[hook["id"]]), {"active": False}, format="json"
     )
 

@@ -7,6 +7,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import kombu.pools
 import pytest
 from celery import Celery
 
@@ -28,6 +29,9 @@ def _reset_connections(app: Celery) -> None:
         app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
+    # kombu keeps its producer pools per broker URL for the whole process; one
+    # closed above would be handed out again the next time that URL is used.
+    kombu.pools.reset()
 
 
 @contextmanager

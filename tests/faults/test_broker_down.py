@@ -27,19 +27,19 @@ def _down_broker() -> str:
 
 
 @pytest.fixture
-def admin_api(admin_user: User) -> APIClient:
+def integrations(admin_user: User) -> APIClient:
     client = APIClient()
     client.force_login(admin_user)
     return client
 
 
 def test_the_api_answers_503_with_the_reason_and_records_the_failed_run(
-    admin_api: APIClient,
+    integrations: APIClient,
 ) -> None:
     # given a broker nobody listens on
     with celery_broker(_down_broker()):
         # when an admin starts a training
-        response = admin_api.post(RUNS_URL, {"mode": "head"}, format="json")
+        response = integrations.post(RUNS_URL, {"mode": "head"}, format="json")
 
     # then the answer says why, and the run is on record as failed
     assert response.status_code == 503
@@ -71,17 +71,17 @@ def test_the_models_page_tells_the_admin_the_training_was_not_queued(admin_user:
 
 @pytest.mark.integration
 def test_once_the_broker_is_back_the_same_request_queues_the_training(
-    admin_api: APIClient, redis_required: None
+    integrations: APIClient, redis_required: None
 ) -> None:
     # given a training refused while the broker was down
     with celery_broker(_down_broker()):
-        assert admin_api.post(RUNS_URL, {"mode": "head"}, format="json").status_code == 503
+        assert integrations.post(RUNS_URL, {"mode": "head"}, format="json").status_code == 503
 
     # when the broker is back (a queue of its own: no worker takes the task away)
     queue = f"tagger-test-{uuid.uuid4().hex[:12]}"
     try:
         with override_settings(TAGGER_GPU_QUEUE=queue), celery_broker(LIVE_BROKER):
-            response = admin_api.post(RUNS_URL, {"mode": "head"}, format="json")
+            response = integrations.post(RUNS_URL, {"mode": "head"}, format="json")
         waiting = redis.Redis.from_url(LIVE_BROKER).llen(queue)
     finally:
         redis.Redis.from_url(LIVE_BROKER).delete(queue)

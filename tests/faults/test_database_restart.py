@@ -19,9 +19,9 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.test import Client
 
-from annotation.models import Product, ProductTag, QueueEntry, ReviewEvent, Tag, TagGroup
-from annotation.services import queue
+from annotation.models import Product, ProductTag, QueueEntry, ReviewEvent, Tag
 from bench.load_stack import Service, WebSession, start_gunicorn
+from tests.factories import ProductFactory, TagFactory, TagGroupFactory
 from tests.training.test_worker_integration import database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -57,22 +57,23 @@ def server(tmp_path: Path) -> Iterator[tuple[Service, int]]:
 
 @pytest.fixture
 def tags() -> list[Tag]:
-    colour = TagGroup.objects.create(name="colour", multi_valued=False)
-    material = TagGroup.objects.create(name="material")
+    colour = TagGroupFactory(name="colour", multi_valued=False)
+    material = TagGroupFactory(name="material")
     return [
-        Tag.objects.create(group=colour, name="red"),
-        Tag.objects.create(group=material, name="cotton"),
-        Tag.objects.create(group=material, name="wool"),
+        TagFactory(group=colour, name="red"),
+        TagFactory(group=material, name="cotton"),
+        TagFactory(group=material, name="wool"),
     ]
 
 
 @pytest.fixture
 def product() -> Product:
-    product = Product.objects.create(
-        external_id="db-1", title="Red cotton shirt", normalized_text="red cotton shirt"
+    return ProductFactory(
+        external_id="db-1",
+        title="Red cotton shirt",
+        normalized_text="red cotton shirt",
+        queued=True,
     )
-    queue.ensure_queue_entries()
-    return product
 
 
 def _reviewer_session(user: User, port: int) -> WebSession:

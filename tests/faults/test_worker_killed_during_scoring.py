@@ -18,10 +18,11 @@ import redis
 
 from annotation.models import Product, QueueEntry, Suggestion, Tag
 from annotation.services import queue
+from tests.factories import ProductFactory
 from tests.faults.conftest import celery_broker
 from tests.training.test_worker_integration import BROKER, wait_for
 from training import tasks
-from training.ml.text import product_text, text_hash
+from training.ml.text import product_text
 from training.models import ModelVersion
 from training.services import scoring, versions
 
@@ -40,12 +41,8 @@ def _catalogue(n: int) -> list[int]:
     words = ["red cotton shirt", "blue leather bag", "green wool scarf", "red silk hat"]
     rows = []
     for i in range(n):
-        text = product_text(f"{words[i % len(words)]} number {i}")
-        rows.append(
-            Product(
-                external_id=f"k{i}", title=text, normalized_text=text, content_hash=text_hash(text)
-            )
-        )
+        title = product_text(f"{words[i % len(words)]} number {i}")
+        rows.append(ProductFactory.build(external_id=f"k{i}", title=title))
     Product.objects.bulk_create(rows, batch_size=1000)
     return list(Product.objects.order_by("pk").values_list("pk", flat=True))
 

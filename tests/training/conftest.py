@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.test import override_settings
-from django.utils import timezone
 
-from annotation.models import Product, ProductTag, Tag, TagGroup
+from annotation.models import Product, ProductTag, Tag
+from tests.factories import ProductFactory, ProductTagFactory, TagFactory, TagGroupFactory
 from training.ml.model import TrainConfig
-from training.ml.text import product_text, text_hash
 from training.services import job
 
 real_train_config = job.train_config
@@ -85,13 +84,13 @@ def ml_settings(tiny_bert: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 @pytest.fixture
 def taxonomy(db: None) -> dict[str, Tag]:
-    colour = TagGroup.objects.create(name="colour", multi_valued=False, position=0)
-    material = TagGroup.objects.create(name="material", position=1)
+    colour = TagGroupFactory(name="colour", multi_valued=False, position=0)
+    material = TagGroupFactory(name="material", position=1)
     tags = {}
     for name in COLOURS:
-        tags[f"colour:{name}"] = Tag.objects.create(group=colour, name=name)
+        tags[f"colour:{name}"] = TagFactory(group=colour, name=name)
     for name in MATERIALS:
-        tags[f"material:{name}"] = Tag.objects.create(group=material, name=name)
+        tags[f"material:{name}"] = TagFactory(group=material, name=name)
     return tags
 
 
@@ -116,13 +115,8 @@ def make_catalogue(taxonomy: dict[str, Tag]) -> MakeCatalogue:
             colour = COLOURS[i % len(COLOURS)]
             material = MATERIALS[(i // len(COLOURS)) % len(MATERIALS)]
             item = ITEMS[i % len(ITEMS)]
-            title = f"{colour} {material} {item} number {i}"
-            text = product_text(title, "")
-            product = Product.objects.create(
-                external_id=f"p{i}",
-                title=title,
-                normalized_text=text,
-                content_hash=text_hash(text),
+            product = ProductFactory(
+                external_id=f"p{i}", title=f"{colour} {material} {item} number {i}"
             )
             products.append(product)
             if i - start < labeled:
@@ -131,13 +125,6 @@ def make_catalogue(taxonomy: dict[str, Tag]) -> MakeCatalogue:
 
     def label(product: Product, keys: list[str], source: str, user: User | None) -> None:
         for key in keys:
-            ProductTag.objects.create(
-                product=product,
-                tag=taxonomy[key],
-                state=ProductTag.State.APPROVED,
-                source=source,
-                decided_by=user,
-                decided_at=timezone.now(),
-            )
+            ProductTagFactory(product=product, tag=taxonomy[key], source=source, decided_by=user)
 
     return make

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from annotation.models import ProjectSettings, Suggestion
+from tests.factories import TrainingRunFactory
 from tests.training.conftest import MakeCatalogue
 from training.ml import model as ml_model
 from training.models import ModelVersion, TrainingRun
@@ -49,7 +50,7 @@ def test_train_exits_with_the_recorded_error_when_training_fails(
 
 @pytest.mark.django_db
 def test_train_refuses_while_a_run_is_in_flight(make_catalogue: MakeCatalogue) -> None:
-    TrainingRun.objects.create(mode="head")
+    TrainingRunFactory(mode="head")
 
     with pytest.raises(CommandError, match="already queued"):
         call_command("train", "--mode", "head", stdout=StringIO())

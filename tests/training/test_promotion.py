@@ -1,11 +1,12 @@
 import pytest
 
+from tests.factories import ModelVersionFactory
 from training.models import ModelVersion
 from training.services.job import should_promote
 
 
 def version(mode: str = "head", pk: int = 1, **metrics: object) -> ModelVersion:
-    return ModelVersion(pk=pk, mode=mode, base_model="tiny", metrics=dict(metrics))
+    return ModelVersionFactory.build(pk=pk, mode=mode, metrics=dict(metrics))
 
 
 def test_the_first_trained_model_is_promoted() -> None:

@@ -4,19 +4,25 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from django.contrib.auth.models import User
 from django.utils import timezone
 
 from annotation.models import (
     Product,
-    ProductTag,
     ProjectSettings,
     QueueEntry,
-    Suggestion,
     Tag,
     TagGroup,
 )
 from annotation.services import queue
+from tests.factories import (
+    ModelVersionFactory,
+    ProductFactory,
+    ProductTagFactory,
+    SuggestionFactory,
+    TagFactory,
+    TagGroupFactory,
+    UserFactory,
+)
 from training.models import ModelVersion
 from training.services import ranking
 
@@ -25,37 +31,23 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def tags() -> dict[str, Tag]:
-    color = TagGroup.objects.create(name="color")
-    material = TagGroup.objects.create(name="material")
+    color = TagGroupFactory(name="color")
+    material = TagGroupFactory(name="material")
     return {
-        "color:red": Tag.objects.create(group=color, name="red"),
-        "color:blue": Tag.objects.create(group=color, name="blue"),
-        "material:cotton": Tag.objects.create(group=material, name="cotton"),
+        "color:red": TagFactory(group=color, name="red"),
+        "color:blue": TagFactory(group=color, name="blue"),
+        "material:cotton": TagFactory(group=material, name="cotton"),
     }
 
 
 def make_version(status: str = "active", **fields: object) -> ModelVersion:
     fields.setdefault("tag_vocab", ["color:red", "color:blue", "material:cotton"])
     fields.setdefault("thresholds", {"color:red": 0.3})
-    return ModelVersion.objects.create(mode="head", status=status, base_model="tiny", **fields)
-
-
-def make_products(n: int, prefix: str = "p") -> list[Product]:
-    products = [
-        Product.objects.create(
-            external_id=f"{prefix}{i}",
-            title=f"Product {i}",
-            normalized_text=f"product {i}",
-            content_hash=f"{prefix}{i}",
-        )
-        for i in range(n)
-    ]
-    queue.ensure_queue_entries()
-    return products
+    return ModelVersionFactory(mode="head", status=status, base_model="tiny", **fields)
 
 
 def suggest(version: ModelVersion, product: Product, tag: Tag, score: float) -> None:
-    Suggestion.objects.create(product=product, tag=tag, model_version=version, score=score)
+    SuggestionFactory(product=product, tag=tag, model_version=version, score=score)
 
 
 def use_strategy(name: str, exploration: float = 0.0) -> None:
@@ -73,7 +65,7 @@ def test_score_matrix_puts_each_suggestion_in_its_tag_column(tags: dict[str, Tag
     # given
     version = make_version()
     older = make_version(status="archived")
-    first, second, unscored, not_asked = make_products(4)
+    first, second, unscored, not_asked = ProductFactory.create_batch(4, queued=True)
     suggest(version, first, tags["color:red"], 0.8)
     suggest(version, first, tags["material:cotton"], 0.1)
     suggest(version, second, tags["color:blue"], 0.6)
@@ -95,7 +87,7 @@ def test_score_matrix_keeps_a_zero_column_for_a_tag_gone_from_the_taxonomy(
     tags: dict[str, Tag],
 ) -> None:
     version = make_version(tag_vocab=["color:red", "color:gone"], thresholds={})
-    [product] = make_products(1)
+    product = ProductFactory(queued=True)
     suggest(version, product, tags["color:red"], 0.4)
     suggest(version, product, tags["color:blue"], 0.9)  # outside the version's vocabulary
 
@@ -107,13 +99,13 @@ def test_score_matrix_keeps_a_zero_column_for_a_tag_gone_from_the_taxonomy(
 
 
 def test_label_counts_count_approved_tags_only(tags: dict[str, Tag]) -> None:
-    products = make_products(3)
+    products = ProductFactory.create_batch(3, queued=True)
     now = timezone.now()
     for product, state in zip(products, ["approved", "approved", "rejected"], strict=True):
-        ProductTag.objects.create(
+        ProductTagFactory(
             product=product, tag=tags["color:red"], state=state, source="human", decided_at=now
         )
-    ProductTag.objects.create(
+    ProductTagFactory(
         product=products[0],
         tag=tags["material:cotton"],
         state="approved",
@@ -130,7 +122,7 @@ def test_rank_queue_puts_the_closest_call_first(tags: dict[str, Tag]) -> None:
     # given: one product on red's threshold, the others far from every threshold
     use_strategy("margin_min")
     version = make_version()
-    sure_yes, on_the_fence, sure_no = make_products(3)
+    sure_yes, on_the_fence, _sure_no = ProductFactory.create_batch(3, queued=True)
     suggest(version, sure_yes, tags["color:red"], 0.99)
     suggest(version, on_the_fence, tags["color:red"], 0.3)
     # when
@@ -147,7 +139,7 @@ def test_rank_queue_ranks_with_the_active_version_by_default(tags: dict[str, Tag
     use_strategy("margin_min")
     make_version(status="archived")
     active = make_version()
-    make_products(2)
+    ProductFactory.create_batch(2, queued=True)
 
     ranking.rank_queue(seed=0)
 
@@ -160,8 +152,8 @@ def test_rank_queue_keeps_live_leases_and_skips_reviewed_products(
     # given
     use_strategy("margin_min")
     version = make_version()
-    leased, reviewed, other = make_products(3)
-    reviewer = User.objects.create_user(username="rev")
+    leased, reviewed, other = ProductFactory.create_batch(3, queued=True)
+    reviewer = UserFactory(username="rev")
     expires = timezone.now() + timedelta(minutes=5)
     QueueEntry.objects.filter(product=leased).update(leased_by=reviewer, lease_expires_at=expires)
     QueueEntry.objects.filter(product=reviewed).update(completed_at=timezone.now(), priority=-1)
@@ -174,7 +166,7 @@ def test_rank_queue_keeps_live_leases_and_skips_reviewed_products(
     assert ranked == 2
     assert (held.leased_by, held.lease_expires_at) == (reviewer, expires)
     assert (done.priority, done.ranked_at) == (-1, None)
-    assert queue.claim_next(User.objects.create_user(username="next")).product_id == other.pk
+    assert queue.claim_next(UserFactory(username="next")).product_id == other.pk
 
 
 def test_exploration_share_reserves_part_of_the_batch_for_random_products(
@@ -182,7 +174,7 @@ def test_exploration_share_reserves_part_of_the_batch_for_random_products(
 ) -> None:
     use_strategy("margin_min", exploration=0.5)
     version = make_version()
-    for i, product in enumerate(make_products(20)):
+    for i, product in enumerate(ProductFactory.create_batch(20, queued=True)):
         suggest(version, product, tags["color:red"], i / 20)
 
     ranking.rank_queue(version, batch_size=4, seed=3)
@@ -195,7 +187,7 @@ def test_exploration_share_reserves_part_of_the_batch_for_random_products(
 def test_a_second_opinion_entry_keeps_its_overlap_reason(tags: dict[str, Tag]) -> None:
     use_strategy("margin_min")
     version = make_version()
-    waiting, fresh = make_products(2)
+    waiting, fresh = ProductFactory.create_batch(2, queued=True)
     QueueEntry.objects.filter(product=waiting).update(reviews_needed=2, reviews_done=1)
 
     ranking.rank_queue(version, seed=0)
@@ -205,7 +197,7 @@ def test_a_second_opinion_entry_keeps_its_overlap_reason(tags: dict[str, Tag]) -
 
 
 def test_cold_start_without_any_model_serves_the_newest_products_first() -> None:
-    products = make_products(3)
+    products = ProductFactory.create_batch(3, queued=True)
     for age, product in zip([3, 1, 2], products, strict=True):
         Product.objects.filter(pk=product.pk).update(
             created_at=timezone.now() - timedelta(days=age)
@@ -235,9 +227,9 @@ def test_cold_start_with_a_zero_shot_model_picks_one_product_per_cluster(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # given: nine products in three tight clusters, a zero-shot model to embed them
-    ModelVersion.objects.create(mode="zero_shot", status="ready", base_model="tiny")
+    ModelVersionFactory(mode="zero_shot", status="ready", base_model="tiny")
     monkeypatch.setattr(ranking.versions, "has_artifact", lambda version: True)
-    products = make_products(9)
+    products = ProductFactory.create_batch(9, queued=True)
     groups = {p.pk: i % 3 for i, p in enumerate(products)}
     monkeypatch.setattr(ranking, "embed_products", fake_embeddings(groups))
     # when
@@ -255,7 +247,7 @@ def test_a_diverse_strategy_never_batches_two_copies_of_a_product(
     # given: the two closest calls embed identically (the same listing twice)
     use_strategy("diverse_long_tail")
     version = make_version()
-    twin_a, twin_b, other, far = make_products(4)
+    twin_a, twin_b, other, far = ProductFactory.create_batch(4, queued=True)
     suggest(version, twin_a, tags["color:red"], 0.3)
     suggest(version, twin_b, tags["color:red"], 0.31)
     suggest(version, other, tags["color:red"], 0.4)
@@ -278,7 +270,7 @@ def test_a_diverse_strategy_without_model_files_ranks_without_diversity(
 ) -> None:
     use_strategy("diverse_long_tail")
     version = make_version(artifact_path="/nonexistent/model")
-    products = make_products(3)
+    products = ProductFactory.create_batch(3, queued=True)
     suggest(version, products[1], tags["color:red"], 0.3)
 
     with caplog.at_level(logging.WARNING, logger="training.services.ranking"):
@@ -293,7 +285,7 @@ def test_embed_products_gives_none_when_the_model_cannot_load(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     version = make_version(artifact_path="/somewhere")
-    [product] = make_products(1)
+    product = ProductFactory(queued=True)
     monkeypatch.setattr(ranking.versions, "has_artifact", lambda v: True)
 
     def broken(v: ModelVersion) -> None:
@@ -310,7 +302,7 @@ def test_embed_products_gives_none_when_the_model_cannot_load(
 def test_rank_queue_refuses_an_unknown_strategy(tags: dict[str, Tag]) -> None:
     use_strategy("psychic")
     version = make_version()
-    make_products(1)
+    ProductFactory(queued=True)
 
     with pytest.raises(ValueError, match="psychic"):
         ranking.rank_queue(version)
@@ -326,7 +318,7 @@ def test_a_close_call_inside_a_single_valued_facet_ranks_first(tags: dict[str, T
     TagGroup.objects.filter(name="color").update(multi_valued=False)
     use_strategy("margin_min")
     version = make_version()
-    torn, moderate, sure = make_products(3)
+    torn, moderate, sure = ProductFactory.create_batch(3, queued=True)
     suggest(version, torn, tags["color:red"], 0.90)
     suggest(version, torn, tags["color:blue"], 0.88)
     suggest(version, moderate, tags["material:cotton"], 0.6)

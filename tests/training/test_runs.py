@@ -7,15 +7,16 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from annotation.models import ProjectSettings, ReviewEvent
+from tests.factories import ModelVersionFactory, ReviewEventFactory, TrainingRunFactory
 from tests.training.conftest import MakeCatalogue
-from training import tasks
+from training import errors, jobs, tasks
 from training.models import ModelVersion, TrainingRun
 from training.services import runs
 
 
 def running_run(heartbeat_age_s: float, version: ModelVersion | None = None) -> TrainingRun:
     now = timezone.now()
-    return TrainingRun.objects.create(
+    return TrainingRunFactory(
         mode="head",
         status=TrainingRun.Status.RUNNING,
         started_at=now - timedelta(seconds=heartbeat_age_s + 5),
@@ -28,7 +29,7 @@ def running_run(heartbeat_age_s: float, version: ModelVersion | None = None) -> 
 def test_it_refuses_a_second_training_while_one_is_queued(admin_user: User) -> None:
     first = runs.trigger_training(admin_user, "head", enqueue=False)
 
-    with pytest.raises(runs.TrainingInFlight, match=f"run {first.pk} is already queued"):
+    with pytest.raises(errors.TrainingInFlight, match=f"run {first.pk} is already queued"):
         runs.trigger_training(admin_user, "head")
 
     assert TrainingRun.objects.count() == 1
@@ -42,7 +43,7 @@ def test_the_database_refuses_a_second_run_in_flight_even_in_a_race(
     # Both requests passed the friendly check before either inserted.
     monkeypatch.setattr(runs, "in_flight_run", lambda: None)
 
-    with pytest.raises(runs.TrainingInFlight):
+    with pytest.raises(errors.TrainingInFlight):
         runs.trigger_training(admin_user, "head")
 
     assert TrainingRun.objects.count() == 1
@@ -50,7 +51,7 @@ def test_the_database_refuses_a_second_run_in_flight_even_in_a_race(
 
 @pytest.mark.django_db
 def test_it_rejects_an_unknown_mode(admin_user: User) -> None:
-    with pytest.raises(ValueError, match="training mode"):
+    with pytest.raises(errors.InvalidTrainingMode, match="training mode"):
         runs.trigger_training(admin_user, "gigantic")
 
 
@@ -66,7 +67,7 @@ def test_an_unreachable_broker_fails_the_run_with_a_clear_error_and_frees_the_sl
     monkeypatch.setattr(tasks.train_model, "apply_async", refuse)
 
     with (
-        pytest.raises(runs.BrokerUnavailable),
+        pytest.raises(errors.BrokerUnavailable),
         django_capture_on_commit_callbacks(execute=True),  # type: ignore[operator]
     ):
         runs.trigger_training(admin_user, "head")
@@ -132,7 +133,7 @@ def test_cancelling_a_running_run_asks_the_worker_to_stop() -> None:
 
 @pytest.mark.django_db
 def test_a_run_with_a_stale_heartbeat_is_failed_with_its_version() -> None:
-    version = ModelVersion.objects.create(mode="head", base_model="x")
+    version = ModelVersionFactory(mode="head", base_model="x")
     stale = running_run(heartbeat_age_s=600, version=version)
 
     with override_settings(TAGGER_HEARTBEAT_STALE_SECONDS=120):
@@ -160,7 +161,7 @@ def test_a_run_with_a_fresh_heartbeat_is_left_alone() -> None:
 
 @pytest.mark.django_db
 def test_a_run_queued_for_hours_without_a_worker_is_failed() -> None:
-    run = TrainingRun.objects.create(mode="head")
+    run = TrainingRunFactory(mode="head")
     TrainingRun.objects.filter(pk=run.pk).update(
         created_at=timezone.now() - runs.QUEUED_STALE_AFTER - timedelta(minutes=1)
     )
@@ -174,9 +175,7 @@ def test_a_run_queued_for_hours_without_a_worker_is_failed() -> None:
 
 def review(user: User, products: list, when: timezone.datetime | None = None) -> None:
     for product in products:
-        event = ReviewEvent.objects.create(
-            user=user, product=product, action=ReviewEvent.Action.ACCEPT
-        )
+        event = ReviewEventFactory(user=user, product=product, action=ReviewEvent.Action.ACCEPT)
         if when is not None:
             ReviewEvent.objects.filter(pk=event.pk).update(created_at=when)
 
@@ -188,8 +187,8 @@ def test_auto_retrain_waits_for_enough_new_reviews(
     products = make_catalogue(10)
     ProjectSettings.objects.update_or_create(pk=1, defaults={"auto_retrain_after": 5})
     started: list = []
-    monkeypatch.setattr(runs, "_enqueue", started.append)
-    old = ModelVersion.objects.create(mode="head", base_model="x", status="active")
+    monkeypatch.setattr(jobs, "train_model", lambda run_id: started.append(run_id) or "")
+    old = ModelVersionFactory(mode="head", base_model="x", status="active")
     review(merchandiser, products[:3], when=old.created_at - timedelta(minutes=1))
     review(merchandiser, products[3:7])  # 4 products since the last version
 

@@ -7,8 +7,9 @@ import pytest
 from django.contrib.auth.models import User
 
 from annotation.models import Product, ProjectSettings, Suggestion
+from tests.factories import ModelVersionFactory
 from tests.training.conftest import MakeCatalogue
-from training import tasks
+from training import errors, tasks
 from training.ml import model as ml_model
 from training.models import ModelVersion, TrainingRun
 from training.services import job, runs, versions
@@ -90,7 +91,7 @@ def test_it_keeps_the_active_model_when_training_fails(
     django_capture_on_commit_callbacks: Capture,
 ) -> None:
     make_catalogue(30)
-    active = ModelVersion.objects.create(mode="head", status="active", base_model="tiny")
+    active = ModelVersionFactory(mode="head", status="active", base_model="tiny")
 
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("out of GPU memory")
@@ -138,7 +139,7 @@ def test_a_cancelled_run_stops_and_leaves_no_new_model(
     assert run.status == TrainingRun.Status.CANCELLED
     assert run.in_flight is None
     assert run.model_version.status == ModelVersion.Status.FAILED
-    assert versions.active_version() is None
+    assert ModelVersion.objects.active() is None
 
 
 @pytest.mark.django_db
@@ -186,9 +187,9 @@ def test_rollback_makes_new_scoring_use_the_earlier_version(
     with django_capture_on_commit_callbacks(execute=True):
         versions.rollback(ModelVersion.objects.get(pk=first.pk), admin_user)
     [new] = make_catalogue(1, labeled=0, start=40)
-    tasks.score_catalog(versions.active_version().pk)
+    tasks.score_catalog(ModelVersion.objects.active().pk)
 
-    assert versions.active_version().pk == first.pk
+    assert ModelVersion.objects.active().pk == first.pk
     second.refresh_from_db()
     assert second.status == ModelVersion.Status.ARCHIVED
     assert Suggestion.objects.filter(product=new, model_version=first).exists()
@@ -199,10 +200,10 @@ def test_rollback_makes_new_scoring_use_the_earlier_version(
 def test_rolling_forward_is_refused(
     ml_settings: Path, make_catalogue: MakeCatalogue, project_settings: ProjectSettings
 ) -> None:
-    older = ModelVersion.objects.create(mode="head", status="active", base_model="tiny")
-    newer = ModelVersion.objects.create(mode="head", status="ready", base_model="tiny")
+    older = ModelVersionFactory(mode="head", status="active", base_model="tiny")
+    newer = ModelVersionFactory(mode="head", status="ready", base_model="tiny")
 
-    with pytest.raises(versions.PromotionError, match="newer than the active"):
+    with pytest.raises(errors.PromotionError, match="newer than the active"):
         versions.rollback(newer)
 
     older.refresh_from_db()
@@ -238,7 +239,7 @@ def test_incremental_scoring_only_takes_new_or_changed_products(
     products = make_catalogue(20)
     run = runs.trigger_training(None, "head", enqueue=False)
     version = job.run_training(run.pk)
-    tasks.scoring.score_catalog(version)
+    tasks.score_catalog(version.pk)
 
     changed = products[3]
     changed.title = "blue silk hat number 3"
@@ -254,6 +255,7 @@ def test_a_big_catalogue_is_scored_as_a_group_of_chunks_then_ranked(
     make_catalogue: MakeCatalogue,
     project_settings: ProjectSettings,
     monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Capture,
 ) -> None:
     products = make_catalogue(25)
     run = runs.trigger_training(None, "head", enqueue=False)
@@ -264,9 +266,11 @@ def test_a_big_catalogue_is_scored_as_a_group_of_chunks_then_ranked(
     monkeypatch.setattr(tasks, "FANOUT_MIN_PRODUCTS", 10)
     monkeypatch.setattr(tasks, "FANOUT_CHUNK", 6)
     ranked: list = []
-    monkeypatch.setattr(tasks.rank_queue, "delay", lambda *a: ranked.append(a))
+    monkeypatch.setattr(tasks.rank_queue, "apply_async", lambda *a, **kw: ranked.append(a))
 
-    tasks.score_catalog(version.pk)
+    # The chunk tasks and the ranking go out through the outbox, after the commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.score_catalog(version.pk)
 
     scored = set(Suggestion.objects.filter(model_version=version).values_list("product", flat=True))
     assert scored == {p.pk for p in products}

@@ -3,6 +3,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories import ModelVersionFactory
 from training.models import ModelVersion, TrainingRun
 from training.services import runs
 
@@ -14,9 +15,7 @@ def admin_client(client: Client, admin_user: User) -> Client:
 
 
 def version(**fields: object) -> ModelVersion:
-    defaults: dict = {"mode": "head", "status": "ready", "base_model": "tiny"}
-    defaults.update(fields)
-    return ModelVersion.objects.create(**defaults)
+    return ModelVersionFactory(**{"status": "ready", **fields})
 
 
 @pytest.mark.django_db

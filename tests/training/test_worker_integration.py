@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import override_settings
 
 from annotation.models import ProjectSettings, Suggestion
+from tests.factories import ModelVersionFactory
 from tests.training.conftest import MakeCatalogue
 from training.models import ModelVersion, TrainingRun
 from training.services import runs
@@ -153,7 +154,7 @@ def test_a_worker_killed_mid_training_leaves_a_failed_run_and_the_active_model(
     start_worker: Callable[..., subprocess.Popen],
 ) -> None:
     make_catalogue(20)
-    active = ModelVersion.objects.create(mode="head", status="active", base_model="tiny")
+    active = ModelVersionFactory(mode="head", status="active", base_model="tiny")
     worker = start_worker(TEST_SLOW_TRAINING="1")
     result = manage(worker_env, "train", "--mode", "head")
     assert result.returncode == 0, result.stderr[-3000:]

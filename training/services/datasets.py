@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from annotation.models import Product, ProductTag, Tag
-from training.ml.text import product_text
 from training.ml.types import TagSpec
 
 # Decisions a person made (in review, or by importing a tagged file). Tags the
@@ -51,11 +50,6 @@ def tag_specs(tags: Iterable[Tag] | None = None) -> list[TagSpec]:
     return specs
 
 
-def model_text(product: Product) -> str:
-    """The text the model reads; Suggestion evidence spans index into it."""
-    return product.normalized_text or product_text(product.title, product.description)
-
-
 def labeled_product_ids(include_eval: bool = True) -> list[int]:
     """Products with at least one approved tag decided by a person or an import."""
     rows = ProductTag.objects.filter(
@@ -94,7 +88,7 @@ def labeled_examples(exclude_eval: bool = True, eval_only: bool = False) -> Labe
         if product is None:
             continue
         result.product_ids.append(pid)
-        result.texts.append(model_text(product))
+        result.texts.append(product.model_text)
         result.labels.append(sorted(approved[pid]))
         result.rejected.append(sorted(rejected.get(pid, [])))
     return result

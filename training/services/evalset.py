@@ -62,10 +62,7 @@ def stratified_sample(
     room = {"sample": float(size), "rest": float(n - size)}
     chosen: set[int] = set()
     remaining = set(ids)
-    by_label: dict[str, list[int]] = {}
-    for i in ids:
-        for label in set(label_sets[i]):
-            by_label.setdefault(label, []).append(i)
+    by_label = _items_by_label(ids, label_sets)
 
     left = Counter(counts)  # labels' items not yet assigned
 
@@ -88,21 +85,46 @@ def stratified_sample(
         for item in by_label[label]:
             if item not in remaining:
                 continue
-            if room["sample"] <= 0:
-                side = "rest"
-            elif room["rest"] <= 0:
-                side = "sample"
-            elif want_sample[label] != want_rest[label]:
-                side = "sample" if want_sample[label] > want_rest[label] else "rest"
-            elif room["sample"] / size != room["rest"] / (n - size):
-                side = "sample" if room["sample"] / size > room["rest"] / (n - size) else "rest"
-            else:
-                side = rng.choice(("sample", "rest"))
-            assign(item, side)
+            assign(item, _side_for(label, room, want_sample, want_rest, size, n, rng))
     # Items without labels (none in practice: labeled products have one) fill the rest.
     for item in sorted(remaining):
         assign(item, "sample" if room["sample"] > 0 else "rest")
     return chosen
+
+
+def _items_by_label(
+    ids: Sequence[int], label_sets: Mapping[int, Sequence[str]]
+) -> dict[str, list[int]]:
+    """Each label's items, in the order of `ids`."""
+    by_label: dict[str, list[int]] = {}
+    for i in ids:
+        for label in set(label_sets[i]):
+            by_label.setdefault(label, []).append(i)
+    return by_label
+
+
+def _side_for(
+    label: str,
+    room: Mapping[str, float],
+    want_sample: Mapping[str, float],
+    want_rest: Mapping[str, float],
+    size: int,
+    n: int,
+    rng: random.Random,
+) -> str:
+    """Where the next item of `label` goes: the only side with room left, else the
+    side that wants the label more, else the side with more room left for its size,
+    else either one at random."""
+    if room["sample"] <= 0:
+        return "rest"
+    if room["rest"] <= 0:
+        return "sample"
+    if want_sample[label] != want_rest[label]:
+        return "sample" if want_sample[label] > want_rest[label] else "rest"
+    sample_room, rest_room = room["sample"] / size, room["rest"] / (n - size)
+    if sample_room != rest_room:
+        return "sample" if sample_room > rest_room else "rest"
+    return rng.choice(("sample", "rest"))
 
 
 def _labeled_products() -> dict[int, list[str]]:

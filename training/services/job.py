@@ -10,7 +10,6 @@ import shutil
 import threading
 import time
 import traceback
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -18,10 +17,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from annotation.models import ProjectSettings
-from training.ml.metrics import binarize, multilabel_metrics
+from training.errors import NothingToTrain
 from training.ml.types import Cancelled, ProgressFn
 from training.models import ModelVersion, TrainingRun
-from training.services import datasets, evalset, versions
+from training.services import comparison, datasets, evalset, versions
+from training.stages import stage_key
 
 if TYPE_CHECKING:
     from training.ml.model import TaggerModel, TrainConfig
@@ -88,13 +88,18 @@ class _Reporter:
         if force or stage_changed or now - self.last_write >= WRITE_EVERY_S:
             self.write()
             self.last_write = now
+        # Long steps that report progress but never ask (reading the texts,
+        # loading a model) stop here too: a cancel, or the worker shutting down.
+        if not force and self.should_stop():
+            raise Cancelled("cancelled while " + stage)
 
     def write(self, **extra: object) -> None:
         updated = TrainingRun.objects.filter(
             pk=self.run_id, status=TrainingRun.Status.RUNNING
         ).update(
             progress=self.progress,
-            stage=self.stage[:200],
+            # The key (see training.stages): pages show it in the reader's language.
+            stage=stage_key(self.stage)[:200],
             heartbeat_at=timezone.now(),
             log="\n".join(self.lines) + "\n",
             **extra,
@@ -146,9 +151,9 @@ def resolve_mode(requested: str) -> str:
     mode = requested or settings.TAGGER_TRAIN_MODE
     if mode:
         return mode
-    import torch
+    from training.ml.encoder import default_device
 
-    return ModelVersion.Mode.FULL if torch.cuda.is_available() else ModelVersion.Mode.HEAD
+    return ModelVersion.Mode.FULL if default_device() == "cuda" else ModelVersion.Mode.HEAD
 
 
 def run_training(run_id: int, listener: ProgressFn | None = None) -> ModelVersion | None:
@@ -233,9 +238,11 @@ def _train(run: TrainingRun, reporter: _Reporter) -> ModelVersion:
     held_out = datasets.labeled_examples(eval_only=True)
     specs = datasets.tag_specs()
     if not len(train):
-        raise ValueError("no labeled products to train on: review or import tagged products first")
+        raise NothingToTrain(
+            "no labeled products to train on: review or import tagged products first"
+        )
     if not specs:
-        raise ValueError("the taxonomy has no active tags")
+        raise NothingToTrain("the taxonomy has no active tags")
     reporter.log(f"{len(train)} training products, {len(held_out)} in the evaluation set")
     prepare(1.0, "preparing data")
 
@@ -269,7 +276,7 @@ def _train(run: TrainingRun, reporter: _Reporter) -> ModelVersion:
         n_eval=len(held_out),
         eval_fingerprint=datasets.fingerprint(held_out),
     )
-    active = versions.active_version()
+    active = ModelVersion.objects.active()
     if active is not None and len(held_out):
         metrics["baseline"] = _baseline(active, held_out)
     evaluate(1.0, "evaluating on the frozen set")
@@ -278,24 +285,8 @@ def _train(run: TrainingRun, reporter: _Reporter) -> ModelVersion:
 
     save = reporter.phase(_SAVE)
     save(0.0, "saving the model")
-    version.artifact_path = str(Path(settings.MODEL_DIR) / f"v{version.pk}")
-    model.save(versions.artifact_dir(version))
-    version.base_model = model.base_model
-    version.tag_vocab = list(model.tag_vocab)
-    version.thresholds = dict(zip(model.tag_vocab, map(float, model.thresholds), strict=True))
-    version.metrics = metrics
-    version.status = ModelVersion.Status.READY
     with transaction.atomic():
-        version.save(
-            update_fields=[
-                "artifact_path",
-                "base_model",
-                "tag_vocab",
-                "thresholds",
-                "metrics",
-                "status",
-            ]
-        )
+        versions.register_built_model(version, model, metrics)
         reporter.log(f"model v{version.pk} ready")
         reporter.update(1.0, "done", force=True)
         _finish(run, reporter, TrainingRun.Status.SUCCEEDED, None)
@@ -304,11 +295,7 @@ def _train(run: TrainingRun, reporter: _Reporter) -> ModelVersion:
 
 def evaluate_model(model: "TaggerModel", data: datasets.LabeledSet) -> dict:
     """Metrics of a model on a labeled set ({} when the set is empty)."""
-    if not len(data):
-        return {}
-    predicted = model.decide(model.predict_proba(data.texts))
-    truth = binarize(data.labels, model.tag_vocab)
-    return multilabel_metrics(truth, predicted, model.tag_vocab)
+    return comparison.measure(model, data)
 
 
 def _baseline(active: ModelVersion, held_out: datasets.LabeledSet) -> dict:
@@ -320,6 +307,8 @@ def _baseline(active: ModelVersion, held_out: datasets.LabeledSet) -> dict:
         # The new model is still worth keeping; the comparison is reported missing.
         logger.exception("could not evaluate the active v%s for comparison", active.pk)
         return {"version": active.pk, "error": f"{type(exc).__name__}: {exc}"}
+    # The models page compares the two on this set too.
+    comparison.record_figures(active.pk, held_out, metrics)
     return {
         "version": active.pk,
         "mode": active.mode,
@@ -381,7 +370,7 @@ def maybe_auto_promote(version: ModelVersion) -> bool:
     project = ProjectSettings.load()
     if not project.auto_promote:
         return False
-    active = versions.active_version()
+    active = ModelVersion.objects.active()
     if not should_promote(version, active, project.promote_margin):
         logger.info(
             "v%s not promoted: micro-F1 %s does not beat the active v%s by %.3f",

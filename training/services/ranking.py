@@ -1,12 +1,13 @@
 """Re-rank the review queue from the latest scores (the Celery `rank_queue` step).
 
-The query strategies live in training.ml.sampling and work on numpy arrays; this
+The query strategies live in training.ml.query and work on numpy arrays; this
 module builds those arrays from the database (scores, thresholds, label counts and,
 for batch diversity, embeddings) and writes the result back as queue priorities.
 """
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 from django.db.models import Count
@@ -21,10 +22,12 @@ from annotation.models import (
     TagGroup,
 )
 from annotation.services import queue
-from training.ml import sampling
-from training.ml.text import product_text
+from training.ml import query
+from training.ml.names import NameVote
+from training.ml.thresholds import facet_groups
+from training.ml.types import TagSpec
 from training.models import ModelVersion
-from training.services import versions
+from training.services import datasets, mistakes, versions
 
 logger = logging.getLogger(__name__)
 
@@ -38,39 +41,32 @@ _ROWS = 20_000  # rows fetched per database round trip
 _CHUNK = 500  # ids per IN (...) list
 DEFAULT_THRESHOLD = 0.5
 
-Priorities = dict[int, tuple[float, str]]
-
-
-def _tag_ids_by_key() -> dict[str, int]:
-    return {
-        f"{group}:{name}": pk
-        for pk, group, name in Tag.objects.values_list("pk", "group__name", "name")
-    }
+Priorities = dict[int, queue.Priority]
 
 
 def single_valued_groups(tag_vocab: Sequence[str]) -> list[list[int]]:
-    """The columns of each single-valued facet in tag_vocab (as facet_groups
-    gives them to the model): decided by argmax, so the sampling strategies
-    measure their uncertainty as the margin between the best two."""
+    """The columns of each single-valued facet in tag_vocab, as the model groups
+    them (facet_groups): decided by argmax, so the query strategies measure their
+    uncertainty as the margin between the best two."""
     single = set(TagGroup.objects.filter(multi_valued=False).values_list("name", flat=True))
-    groups: dict[str, list[int]] = {}
-    for col, key in enumerate(tag_vocab):
-        facet = key.partition(":")[0]
-        if facet in single:
-            groups.setdefault(facet, []).append(col)
-    return list(groups.values())
+    specs = [TagSpec.from_key(key) for key in tag_vocab]
+    return facet_groups([replace(spec, single_valued=spec.facet in single) for spec in specs])
 
 
 def _column_lookup(tag_vocab: Sequence[str]) -> np.ndarray:
-    """An array mapping tag id -> column in tag_vocab (-1 for tags outside it)."""
-    by_key = _tag_ids_by_key()
+    """An array mapping tag id -> column in tag_vocab (-1 for tags outside it).
+
+    Suggestions are stored on the tag that carries a vocabulary key now (scoring
+    follows merges the same way); where several keys were merged into one tag,
+    its first column takes its scores."""
+    by_key = Tag.objects.current_ids(tag_vocab)
     max_id = max(by_key.values(), default=0)
     lookup = np.full(max_id + 1, -1, dtype=np.int64)
     for col, key in enumerate(tag_vocab):
         pk = by_key.get(key)
         if pk is None:
             logger.info("tag %s of the model's vocabulary is no longer in the taxonomy", key)
-        else:
+        elif lookup[pk] < 0:
             lookup[pk] = col
     return lookup
 
@@ -145,10 +141,10 @@ def label_counts(tag_vocab: Sequence[str]) -> np.ndarray:
 def _texts(product_ids: Sequence[int]) -> list[str]:
     by_id: dict[int, str] = {}
     for chunk in queue.chunks(list(product_ids), _CHUNK):
-        for pk, text, title, description in Product.objects.filter(pk__in=chunk).values_list(
+        products = Product.objects.filter(pk__in=chunk).only(
             "pk", "normalized_text", "title", "description"
-        ):
-            by_id[pk] = text or product_text(title, description)
+        )
+        by_id.update((product.pk, product.model_text) for product in products)
     return [by_id.get(int(pk), "") for pk in product_ids]
 
 
@@ -184,6 +180,23 @@ def embed_products(version: ModelVersion, product_ids: Sequence[int]) -> np.ndar
     return embeddings
 
 
+def name_votes(product_ids: Sequence[int], tag_vocab: Sequence[str]) -> np.ndarray:
+    """(n, T) 1 where a tag's name (or an alias, or a display name) is written in
+    the product's text: the rare-tag search's evidence for tags the model has
+    seen too rarely to score."""
+    specs = {spec.key: spec for spec in datasets.tag_specs()}
+    single = set(TagGroup.objects.filter(multi_valued=False).values_list("name", flat=True))
+    tags = [
+        replace(
+            specs.get(key) or TagSpec.from_key(key),
+            single_valued=TagSpec.from_key(key).facet in single,
+        )
+        for key in tag_vocab
+    ]
+    vote = NameVote.from_tags(tags, facet_groups(tags))
+    return vote.matrix(_texts(product_ids))
+
+
 def _pool_embeddings(
     version: ModelVersion, ids: np.ndarray, base: np.ndarray, batch_size: int
 ) -> np.ndarray | None:
@@ -191,7 +204,7 @@ def _pool_embeddings(
     sampling pool, for ties), zeros elsewhere: diversity only ever looks at the
     top of the ranking, so the rest of the queue is never embedded."""
     n = len(ids)
-    pool = min(n, 2 * sampling.POOL_FACTOR * batch_size)
+    pool = min(n, 2 * query.POOL_FACTOR * batch_size)
     if pool == 0:
         return None
     top = np.argpartition(-base, pool - 1)[:pool] if pool < n else np.arange(n)
@@ -203,14 +216,14 @@ def _pool_embeddings(
     return full
 
 
-def _priorities(
-    ids: np.ndarray, ranking: sampling.Ranking, rest_reasons: Sequence[str]
-) -> Priorities:
-    reasons = list(rest_reasons)
+def _priorities(ids: np.ndarray, ranking: query.Ranking, rest_reasons: Sequence[str]) -> Priorities:
+    """The ranking as queue priorities; the query strategies' reasons are the
+    queue's reason values."""
+    reasons = [QueueEntry.Reason(reason) for reason in rest_reasons]
     for idx, reason in zip(ranking.order.tolist(), ranking.reason, strict=True):
-        reasons[idx] = reason
+        reasons[idx] = QueueEntry.Reason(reason)
     return {
-        int(pid): (float(p), reasons[i])
+        int(pid): queue.Priority(float(p), reasons[i])
         for i, (pid, p) in enumerate(zip(ids.tolist(), ranking.priority.tolist(), strict=True))
     }
 
@@ -227,7 +240,10 @@ def newest_first(product_ids: Sequence[int]) -> Priorities:
         if pk in wanted
     ]
     n = len(ordered)
-    return {pid: ((i + 1) / n, QueueEntry.Reason.NEW_PRODUCT) for i, pid in enumerate(ordered)}
+    return {
+        pid: queue.Priority((i + 1) / n, QueueEntry.Reason.NEW_PRODUCT)
+        for i, pid in enumerate(ordered)
+    }
 
 
 def _zero_shot_version() -> ModelVersion | None:
@@ -255,9 +271,9 @@ def _cold_start(
     embeddings = embed_products(version, sample.tolist()) if version is not None else None
     if embeddings is None:
         return newest_first(ids.tolist()), "newest"
-    ranking = sampling.rank(
+    ranking = query.rank(
         "cold_start",
-        sampling.QueryContext.cold(embeddings),
+        query.QueryContext.cold(embeddings),
         batch_size=min(batch_size, len(sample)),
         rng=rng,
         exploration_share=exploration_share,
@@ -265,7 +281,7 @@ def _cold_start(
     priorities = _priorities(sample, ranking, [QueueEntry.Reason.NEW_PRODUCT] * len(sample))
     # Products outside the sample keep a random place below the chosen batch.
     for pid in np.setdiff1d(ids, sample).tolist():
-        priorities[int(pid)] = (float(rng.random()), QueueEntry.Reason.NEW_PRODUCT)
+        priorities[int(pid)] = queue.Priority(float(rng.random()), QueueEntry.Reason.NEW_PRODUCT)
     return priorities, "cold_start"
 
 
@@ -284,39 +300,47 @@ def rank_queue(
     settings = ProjectSettings.load()
     exploration = min(max(settings.exploration_share, 0.0), 1.0)
     rng = np.random.default_rng(seed)
-    version = (
-        model_version or ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
-    )
+    version = model_version or ModelVersion.objects.active()
+    # A possible mistake sent back for another look keeps its place and reason.
     pending = list(
-        QueueEntry.objects.filter(completed_at__isnull=True).values_list("product_id", flat=True)
+        QueueEntry.objects.filter(completed_at__isnull=True)
+        .exclude(reason=QueueEntry.Reason.POSSIBLE_MISTAKE)
+        .values_list("product_id", flat=True)
     )
     if not pending:
         return 0
-    spec = sampling.resolve(settings.queue_strategy)
+    spec = query.resolve(settings.queue_strategy)
 
     if version is None or spec.name == "cold_start":
         priorities, strategy = _cold_start(
             pending, version or _zero_shot_version(), batch_size, exploration, rng
         )
-        return queue.apply_ranking(priorities, strategy=strategy, model_version=version)
+        return queue.apply_ranking(
+            priorities, strategy=strategy, model_version_id=version.pk if version else None
+        )
 
     ids, proba, thresholds, tag_vocab = score_matrix(version, pending)
-    ctx = sampling.QueryContext(
+    ctx = query.QueryContext(
         proba=proba,
         thresholds=thresholds,
         label_counts=label_counts(tag_vocab),
         groups=single_valued_groups(tag_vocab),
     )
     if spec.score is None:
-        rest_reasons = [QueueEntry.Reason.EXPLORATION] * len(ids)
+        rest_reasons: list[str] = [QueueEntry.Reason.EXPLORATION] * len(ids)
     else:
         base, rest_reasons = spec.score(ctx)
         if spec.diverse:
             ctx.embeddings = _pool_embeddings(
                 version, ids, np.asarray(base, dtype=np.float64), batch_size
             )
-    ranking = sampling.rank(
+    if spec.rare_share is not None or spec.name == "rare_search":
+        ctx.name_votes = name_votes(ids.tolist(), tag_vocab)
+        ctx.n_labeled = len(datasets.labeled_product_ids())
+    ranking = query.rank(
         spec.name, ctx, batch_size=min(batch_size, len(ids)), rng=rng, exploration_share=exploration
     )
     priorities = _priorities(ids, ranking, rest_reasons)
-    return queue.apply_ranking(priorities, strategy=spec.name, model_version=version)
+    ranked = queue.apply_ranking(priorities, strategy=spec.name, model_version_id=version.pk)
+    mistakes.flag_possible_mistakes(version, seed=seed or 0)
+    return ranked

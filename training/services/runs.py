@@ -2,17 +2,19 @@
 worker, retrain by rule. The body of a run lives in training.services.training."""
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerError
 
 from annotation.models import ProjectSettings, ReviewEvent
+from training import jobs
+from training.errors import BrokerUnavailable, InvalidTrainingMode, TrainingInFlight
 from training.models import ModelVersion, TrainingRun
 
 logger = logging.getLogger(__name__)
@@ -32,25 +34,6 @@ HUMAN_REVIEW_ACTIONS = (
 )
 
 
-class TrainingInFlight(Exception):
-    """A training run is already queued or running."""
-
-    def __init__(self, run: TrainingRun | None) -> None:
-        self.run = run
-        if run is None:
-            message = _("A training run is already in progress.")
-        else:
-            message = _(
-                "Training run %(id)s is already %(status)s (%(progress).0f%%); "
-                "wait for it to finish or cancel it."
-            ) % {"id": run.pk, "status": run.get_status_display().lower(), "progress": run.progress}
-        super().__init__(message)
-
-
-class BrokerUnavailable(Exception):
-    """The task broker refused the job; the run was recorded as failed."""
-
-
 def in_flight_run() -> TrainingRun | None:
     return TrainingRun.objects.filter(in_flight=True).first()
 
@@ -61,12 +44,14 @@ def validate_mode(mode: str | None) -> str:
     never imports torch to find out."""
     mode = (mode or settings.TAGGER_TRAIN_MODE or "").strip()
     if mode and mode not in TRAIN_MODES:
-        raise ValueError(f"training mode must be one of {', '.join(TRAIN_MODES)}, not {mode!r}")
+        raise InvalidTrainingMode(
+            f"training mode must be one of {', '.join(TRAIN_MODES)}, not {mode!r}"
+        )
     return mode
 
 
 def trigger_training(
-    user: AbstractBaseUser | None, mode: str | None = None, enqueue: bool = True
+    user: User | None, mode: str | None = None, enqueue: bool = True
 ) -> TrainingRun:
     """Queue a training run and enqueue its task once the row is committed.
 
@@ -93,16 +78,8 @@ def trigger_training(
 
 
 def _enqueue(run: TrainingRun) -> None:
-    from training.tasks import train_model
-
-    options: dict = {"args": [run.pk]}
-    if settings.TAGGER_GPU_QUEUE:
-        options["queue"] = settings.TAGGER_GPU_QUEUE
     try:
-        # A short retry: the admin waits on this request.
-        result = train_model.apply_async(
-            **options, retry=True, retry_policy={"max_retries": 2, "interval_start": 0.5}
-        )
+        task_id = jobs.train_model(run.pk)
     except (BrokerError, ConnectionError, OSError) as exc:
         error = f"task broker unreachable: {exc}"
         TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.QUEUED).update(
@@ -114,10 +91,10 @@ def _enqueue(run: TrainingRun) -> None:
         logger.error("training run %s not enqueued: %s", run.pk, exc)
         raise BrokerUnavailable(error) from exc
     # In eager mode the task already ran; only the id is written here.
-    TrainingRun.objects.filter(pk=run.pk).update(task_id=result.id or "")
+    TrainingRun.objects.filter(pk=run.pk).update(task_id=task_id)
 
 
-def cancel_training(run: TrainingRun, user: AbstractBaseUser | None = None) -> TrainingRun:
+def cancel_training(run: TrainingRun, user: User | None = None) -> TrainingRun:
     """Ask a run to stop. A queued run is cancelled at once; a running one stops
     at its next check (within a few seconds) and is then marked cancelled."""
     now = timezone.now()
@@ -136,6 +113,23 @@ def cancel_training(run: TrainingRun, user: AbstractBaseUser | None = None) -> T
     logger.info("training run %s: cancel requested by %s", run.pk, who)
     run.refresh_from_db()
     return run
+
+
+def stop_for_shutdown(task_ids: Iterable[str]) -> int:
+    """A worker is shutting down: ask the runs it is executing (by task id) to
+    stop, as a cancel would. A training checks every few seconds and then ends
+    cancelled, so the worker's warm shutdown, which waits for its running
+    tasks, ends too instead of waiting out a training of minutes or hours.
+    Returns how many runs were asked."""
+    ids = [task_id for task_id in task_ids if task_id]
+    if not ids:
+        return 0
+    asked = TrainingRun.objects.filter(
+        task_id__in=ids, status=TrainingRun.Status.RUNNING, cancel_requested=False
+    ).update(cancel_requested=True)
+    if asked:
+        logger.warning("worker shutting down: %d training run(s) asked to stop", asked)
+    return asked
 
 
 def fail_stale_runs() -> int:

@@ -7,9 +7,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from annotation.models import Product, Suggestion, Tag
+from training import jobs
 from training.models import ModelVersion
-from training.services.datasets import model_text
-from training.services.versions import active_version, ensure_zero_shot_version, load_model
+from training.services.versions import ensure_zero_shot_version, load_model
 
 logger = logging.getLogger(__name__)
 
@@ -19,32 +19,15 @@ logger = logging.getLogger(__name__)
 MIN_STORED_SCORE = 0.05
 
 
-def tag_ids_for_vocab(vocab: Sequence[str]) -> dict[str, int]:
-    """Map the model's tag keys to the active tag that now carries each of them:
-    a tag merged since training scores for the tag it was merged into; a
-    deprecated tag or one renamed away is dropped."""
-    by_key: dict[str, Tag] = {}
-    for tag in Tag.objects.select_related("group", "merged_into__group"):
-        by_key[tag.key] = tag
-    mapping: dict[str, int] = {}
-    for key in vocab:
-        tag = by_key.get(key)
-        seen = 0
-        while tag is not None and not tag.is_active and tag.merged_into_id and seen < 10:
-            tag = tag.merged_into
-            seen += 1
-        if tag is not None and tag.is_active:
-            mapping[key] = tag.pk
-    return mapping
-
-
 def score_products(version: ModelVersion, product_ids: Sequence[int], chunk_size: int = 256) -> int:
     """Write the version's Suggestions for these products; returns rows written.
 
     Idempotent: each chunk replaces the version's earlier rows for its products
     in one transaction, so re-running leaves the same rows."""
     model = load_model(version)
-    tag_ids = tag_ids_for_vocab(model.tag_vocab)
+    # A tag merged since training scores for the tag it was merged into; a
+    # deprecated tag or one renamed away is dropped.
+    tag_ids = Tag.objects.current_ids(model.tag_vocab)
     written = 0
     ids = list(product_ids)
     for start in range(0, len(ids), chunk_size):
@@ -56,8 +39,8 @@ def score_products(version: ModelVersion, product_ids: Sequence[int], chunk_size
         )
         if not products:
             continue
-        predictions = model.predict([model_text(p) for p in products], min_score=0.0)
-        rows = []
+        predictions = model.predict([p.model_text for p in products], min_score=0.0)
+        rows: list[Suggestion] = []
         for product, preds in zip(products, predictions, strict=True):
             best: dict[int, Suggestion] = {}
             for rank, pred in enumerate(preds):
@@ -98,32 +81,16 @@ def pending_product_ids(version: ModelVersion) -> list[int]:
     return list(pending_products(version).order_by("id").values_list("id", flat=True))
 
 
-def score_catalog(version: ModelVersion, incremental: bool = True) -> int:
-    """Score in this process every product that needs it (all when not
-    incremental); returns Suggestion rows written. The Celery task of the same
-    name fans big catalogues out instead."""
-    if incremental:
-        ids = pending_product_ids(version)
-    else:
-        ids = list(Product.objects.order_by("id").values_list("id", flat=True))
-    written = score_products(version, ids)
-    logger.info("v%s scored %d products (%d suggestions)", version.pk, len(ids), written)
-    return written
-
-
 def ensure_initial_scoring() -> ModelVersion | None:
     """Make sure the catalogue has suggestions from some model: build the
     zero-shot version when no version exists, then (after commit) score what is
     not scored yet and rank the queue. Loads the encoder; for commands and
     workers."""
-    from training import tasks
-
-    version = active_version()
+    version = ModelVersion.objects.active()
     if version is None:
         version = ensure_zero_shot_version()
     if version is None:
         logger.info("no tags yet: nothing to score")
         return None
-    version_id = version.pk
-    transaction.on_commit(lambda: tasks.score_catalog.delay(version_id, None, False))
+    jobs.score_catalog(version.pk)  # sent after the commit, through the outbox
     return version

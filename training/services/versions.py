@@ -6,13 +6,15 @@ import shutil
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from training import jobs
+from training.errors import PromotionError
 from training.models import ModelVersion
 
 if TYPE_CHECKING:
@@ -21,14 +23,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PROMOTABLE = (ModelVersion.Status.READY, ModelVersion.Status.ARCHIVED)
-
-
-class PromotionError(Exception):
-    """The version cannot become active (wrong status, or its files are gone)."""
-
-
-def active_version() -> ModelVersion | None:
-    return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
 
 
 def artifact_dir(version: ModelVersion) -> Path:
@@ -75,7 +69,7 @@ def load_model(version: ModelVersion) -> "TaggerModel":
     return model
 
 
-def promote(version: ModelVersion, user: AbstractBaseUser | None = None) -> ModelVersion:
+def promote(version: ModelVersion, user: User | None = None) -> ModelVersion:
     """Make `version` the active model, archiving the previous one in the same
     transaction; once committed, re-score the catalogue with it and re-rank the
     queue."""
@@ -97,7 +91,9 @@ def promote(version: ModelVersion, user: AbstractBaseUser | None = None) -> Mode
             version.status = ModelVersion.Status.ACTIVE
             version.promoted_at = timezone.now()
             version.save(update_fields=["status", "promoted_at"])
-            transaction.on_commit(lambda: enqueue_rescoring(version.pk))
+            # Score every product with it, then re-rank the queue (the outbox
+            # message commits with the promotion and is sent after it).
+            jobs.score_catalog(version.pk)
     except IntegrityError as exc:
         # The one-active constraint: another promotion committed in between.
         raise PromotionError("another version was promoted at the same moment; retry") from exc
@@ -107,9 +103,9 @@ def promote(version: ModelVersion, user: AbstractBaseUser | None = None) -> Mode
     return version
 
 
-def rollback(to_version: ModelVersion, user: AbstractBaseUser | None = None) -> ModelVersion:
+def rollback(to_version: ModelVersion, user: User | None = None) -> ModelVersion:
     """Return to an earlier version (ready or archived, with its files on disk)."""
-    current = active_version()
+    current = ModelVersion.objects.active()
     if current is not None and (to_version.created_at, to_version.pk) > (
         current.created_at,
         current.pk,
@@ -120,20 +116,41 @@ def rollback(to_version: ModelVersion, user: AbstractBaseUser | None = None) -> 
     return promote(to_version, user)
 
 
-def enqueue_rescoring(version_id: int) -> None:
-    """Score every product with the version, then re-rank the queue."""
-    from training import tasks
+def register_built_model(
+    version: ModelVersion, model: "TaggerModel", metrics: dict[str, Any] | None = None
+) -> ModelVersion:
+    """Write a built model's files as `version`'s artifact (under MODEL_DIR) and
+    record what it is (base model, tag vocabulary, thresholds, metrics): the
+    version becomes ready. `version` is a row in training status; on an error the
+    caller fails it and removes the partial files."""
+    version.artifact_path = str(Path(settings.MODEL_DIR) / f"v{version.pk}")
+    model.save(artifact_dir(version))
+    version.base_model = model.base_model
+    version.tag_vocab = list(model.tag_vocab)
+    version.thresholds = dict(zip(model.tag_vocab, map(float, model.thresholds), strict=True))
+    if metrics is not None:
+        version.metrics = metrics
+    version.status = ModelVersion.Status.READY
+    version.save(
+        update_fields=[
+            "artifact_path",
+            "base_model",
+            "tag_vocab",
+            "thresholds",
+            "metrics",
+            "status",
+        ]
+    )
+    return version
 
-    tasks.score_catalog.delay(version_id, None, False)
 
-
-def ensure_zero_shot_version(user: AbstractBaseUser | None = None) -> ModelVersion | None:
+def ensure_zero_shot_version(user: User | None = None) -> ModelVersion | None:
     """The zero-shot version (tag names, aliases and facets, no labels), built and
     saved the first time; it becomes active only when no version is. Returns None
     while the taxonomy is empty. Loads the encoder: call it from a worker or a
     command, never while rendering a page."""
-    from training.ml.zero_shot import build_zero_shot
-    from training.services.datasets import tag_specs
+    from training.ml.model import build_zero_shot
+    from training.services.datasets import labeled_examples, tag_specs
 
     existing = (
         ModelVersion.objects.filter(mode=ModelVersion.Mode.ZERO_SHOT)
@@ -146,26 +163,25 @@ def ensure_zero_shot_version(user: AbstractBaseUser | None = None) -> ModelVersi
     if not specs:
         return None
     base_model = settings.TAGGER_BASE_MODEL or None
-    model = build_zero_shot(specs, base_model=base_model, cache_dir=embedding_cache_dir())
+    # Tags already decided (e.g. imported) say which facets are single-valued.
+    labels = labeled_examples(exclude_eval=False).labels
+    model = build_zero_shot(
+        specs, base_model=base_model, cache_dir=embedding_cache_dir(), labels=labels
+    )
     version = ModelVersion.objects.create(
         mode=ModelVersion.Mode.ZERO_SHOT,
         status=ModelVersion.Status.TRAINING,
         base_model=model.base_model,
         created_by=user,
     )
-    version.artifact_path = str(Path(settings.MODEL_DIR) / f"v{version.pk}")
     try:
-        model.save(artifact_dir(version))
+        register_built_model(version, model)
     except Exception:
         version.status = ModelVersion.Status.FAILED
         version.save(update_fields=["status"])
         shutil.rmtree(artifact_dir(version), ignore_errors=True)
         raise
-    version.status = ModelVersion.Status.READY
-    version.tag_vocab = list(model.tag_vocab)
-    version.thresholds = dict(zip(model.tag_vocab, map(float, model.thresholds), strict=True))
-    version.save(update_fields=["status", "artifact_path", "tag_vocab", "thresholds"])
-    if active_version() is None:
+    if ModelVersion.objects.active() is None:
         try:
             with transaction.atomic():
                 ModelVersion.objects.filter(pk=version.pk).update(

@@ -1,5 +1,6 @@
-"""Import a catalogue file from the command line (the admin upload page runs
-the same service)."""
+"""Import a catalogue file from the command line, inline (the admin upload
+page queues the same service in a worker). The same caps apply: the settings
+TAGGER_IMPORT_MAX_* (docs/security.md, "Uploads")."""
 
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from annotation.services.importing import FORMATS, import_products
+from annotation.services.importing import FORMATS, ImportProgress, import_products
 
 SHOWN_ERRORS = 20
 
@@ -22,6 +23,11 @@ def _mapping(pairs: list[str]) -> dict[str, str]:
             raise CommandError(f"--map expects SOURCE=TARGET (for example sku=id), got {pair!r}")
         mapping[source.strip()] = target.strip()
     return mapping
+
+
+def _advance(bar: "tqdm[None]", report: ImportProgress) -> None:
+    if report.new_rows:
+        bar.update(report.new_rows)
 
 
 class Command(BaseCommand):
@@ -66,7 +72,7 @@ class Command(BaseCommand):
                 mapping=mapping,
                 keep_valid=options["keep_valid"],
                 user=user,
-                progress=bar.update,
+                progress=lambda report: _advance(bar, report),
             )
         summary = f"{result.summary()} (batch {result.batch.pk})"
         if result.succeeded:
@@ -75,7 +81,8 @@ class Command(BaseCommand):
             self.stdout.write(summary)
         for error in result.errors[:SHOWN_ERRORS]:
             self.stdout.write(str(error))
-        if len(result.errors) > SHOWN_ERRORS:
-            self.stdout.write(f"… and {len(result.errors) - SHOWN_ERRORS} more errors")
+        more = len(result.errors) + result.omitted_errors - SHOWN_ERRORS
+        if more > 0:
+            self.stdout.write(f"… and {more} more errors")
         if not result.succeeded:
             raise CommandError("the import failed: nothing was saved", returncode=1)

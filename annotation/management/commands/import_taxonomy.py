@@ -3,6 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from annotation.errors import TaxonomyError
 from annotation.services.taxonomy import import_taxonomy
 
 
@@ -23,7 +24,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: no such file")
         try:
             result = import_taxonomy(path)
-        except ValueError as exc:
+        except TaxonomyError as exc:
             raise CommandError(f"{path}: {exc}; nothing was saved") from exc
         self.stdout.write(
             self.style.SUCCESS(

@@ -5,7 +5,7 @@ import base64
 import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import CharField, Func, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from annotation.inputs import parse_id
 from annotation.models import Product, ProductTag, Tag
 
 CHUNK = 2000
@@ -43,12 +44,19 @@ class Cursor:
 
     @classmethod
     def decode(cls, value: str) -> "Cursor":
+        """The cursor `encode` wrote; BadCursor for anything else (a forged one
+        too: a naive or out-of-range time, an id that is not a database id)."""
         try:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-            stamp, pk = raw.split("|")
-            return cls(datetime.fromisoformat(stamp), int(pk))
-        except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+            stamp, pk_text = raw.split("|")
+            changed_at = datetime.fromisoformat(stamp)
+            changed_at.astimezone(UTC)  # stored in UTC: must stay within years 1-9999
+        except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
             raise BadCursor("invalid cursor") from exc
+        pk = parse_id(pk_text)
+        if pk is None or changed_at.tzinfo is None:
+            raise BadCursor("invalid cursor")
+        return cls(changed_at, pk)
 
 
 def _products(flt: ExportFilter) -> QuerySet[Product]:
@@ -82,11 +90,12 @@ class _UtcText(Func):
 
     output_field = CharField()
 
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+    # The params are a list in Django 5.2; django-stubs types them as a tuple.
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
         template = PG_UTC_TEXT.format("%(expressions)s")
         return self.as_sql(compiler, connection, template=template, **extra)
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
         # Stored as "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC.
         template = (
             "REPLACE(%(expressions)s, ' ', 'T') "
@@ -158,7 +167,7 @@ class _Names:
         missing_tags = tag_ids - self.tags.keys()
         if missing_tags:
             self._load_tags(Tag.objects.filter(pk__in=missing_tags))
-        missing_users = user_ids - self.users.keys()
+        missing_users = {pk for pk in user_ids - self.users.keys() if pk is not None}
         if missing_users:
             self.users.update(
                 User.objects.filter(pk__in=missing_users).values_list("pk", "username")

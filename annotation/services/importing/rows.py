@@ -13,7 +13,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from annotation.services.importing.readers import loads
+from annotation.services.importing.json_values import json_type_name, loads
+from annotation.services.importing.limits import ImportLimits, size_text
 from annotation.services.importing.tags import TagResolver
 from training.ml.text import clean_text, detect_language, product_text
 
@@ -55,7 +56,11 @@ MAX_CATEGORY = 1_000
 MAX_IMAGE_URL = 2_000
 MAX_FACET = 100
 MAX_TAG = 200
+MAX_TAGS = 1_000
 MAX_ATTRIBUTE_DEPTH = 32
+# Distinct key sets whose resolution ColumnMap remembers: a file's rows share a
+# few; a hostile file with a new key set on every row must not grow the cache.
+_MAX_CACHED_KEY_SETS = 256
 # Cleaning is linear on ordinary text but not on adversarial markup, so text
 # far over its limit is refused before it reaches the HTML stripper.
 _RAW_FACTOR = 4
@@ -128,22 +133,13 @@ class ColumnMap:
                 raise RowProblem(f"both {filled[target]!r} and {key!r} give the {what}")
             filled[target] = key
             resolved[key] = target
-        self._cache[keys] = resolved
+        if len(self._cache) < _MAX_CACHED_KEY_SETS:
+            self._cache[keys] = resolved
         return resolved
 
     def missing_required(self, keys: Iterable[str]) -> list[str]:
         fields = {target[1] for target in self.resolve(keys).values() if target[0] == "field"}
         return [name for name in EXPECTED if name not in fields]
-
-
-def _json_type(value: object) -> str:
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, bool):
-        return "true/false"
-    return "a number" if isinstance(value, int | float) else "a value"
 
 
 def _as_text(field: str, value: Any) -> str:
@@ -153,7 +149,9 @@ def _as_text(field: str, value: Any) -> str:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    raise RowProblem(f"{FIELD_LABELS.get(field, field)} must be text, found {_json_type(value)}")
+    raise RowProblem(
+        f"{FIELD_LABELS.get(field, field)} must be text, found {json_type_name(value)}"
+    )
 
 
 def _too_long(field: str, length: int, limit: int) -> RowProblem:
@@ -227,7 +225,7 @@ def _attributes(value: Any) -> dict[str, Any]:
                 'attributes must be a JSON object such as {"material": "cotton"}'
             ) from exc
     if not isinstance(value, dict):
-        raise RowProblem(f"attributes must be an object, found {_json_type(value)}")
+        raise RowProblem(f"attributes must be an object, found {json_type_name(value)}")
     return _storable(value)
 
 
@@ -281,12 +279,18 @@ def _tags(value: Any, resolver: TagResolver) -> list[tuple[str, str]] | None:
     elif isinstance(value, list):
         items = value
     else:
-        raise RowProblem(f'tags must be a list such as ["color:Blue"], found {_json_type(value)}')
+        raise RowProblem(
+            f'tags must be a list such as ["color:Blue"], found {json_type_name(value)}'
+        )
+    if len(items) > MAX_TAGS:
+        raise RowProblem(f"the product has {len(items):,} tags; the limit is {MAX_TAGS:,}")
     tags: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
     for item in items:
         if not isinstance(item, str):
-            raise RowProblem(f"each tag must be text in facet:value form, found {_json_type(item)}")
+            raise RowProblem(
+                f"each tag must be text in facet:value form, found {json_type_name(item)}"
+            )
         parsed = _parse_tag(item)
         if isinstance(parsed, str):
             raise RowProblem(parsed)
@@ -320,6 +324,22 @@ def _parse_tag(item: str) -> tuple[str, str] | str:
     return facet, name
 
 
+def _check_attributes(attributes: dict[str, Any], limits: ImportLimits) -> None:
+    if len(attributes) > limits.attributes:
+        raise RowProblem(
+            f"the product has {len(attributes):,} attributes; the limit is "
+            f"{limits.attributes:,} (every column or key that is not a product field "
+            "is an attribute)"
+        )
+    text = json.dumps(attributes, ensure_ascii=False, separators=(",", ":"))
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.attribute_bytes:
+        raise RowProblem(
+            f"the attributes take {size_text(size)} as JSON; the limit is "
+            f"{size_text(limits.attribute_bytes)}"
+        )
+
+
 def content_hash(fields: Mapping[str, Any]) -> str:
     """A fingerprint of everything an import stores for a product (tags as
     case-folded `facet:value` strings), so an unchanged row costs no write."""
@@ -332,8 +352,15 @@ def build_row(
     data: Mapping[str, Any],
     columns: ColumnMap,
     resolver: TagResolver,
+    limits: ImportLimits,
 ) -> ProductRow:
     """Validate and clean one row; raises RowProblem."""
+    if len(data) > limits.attributes + len(FIELD_NAMES):
+        # Refused before any work: a key per attribute at the least.
+        raise RowProblem(
+            f"the product has {len(data):,} fields; at most {limits.attributes:,} "
+            "attributes are allowed beside the product fields"
+        )
     values: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, (kind, name) in columns.resolve(data.keys()).items():
@@ -368,7 +395,8 @@ def build_row(
     brand = _clean("brand", values.get("brand"), MAX_BRAND)
     category_path = _category(values.get("category"))
     # Explicit attributes win over stray columns of the same name.
-    attributes = {**extra, **_attributes(values.get("attributes"))}
+    attributes = {**_storable(extra), **_attributes(values.get("attributes"))}
+    _check_attributes(attributes, limits)
     image_url = _image_url(values.get("image_url"))
     normalized = product_text(title, description)
     language = _language(values.get("language"), normalized)

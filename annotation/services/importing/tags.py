@@ -6,6 +6,10 @@ thousand tags, never millions), so each row costs dictionary look-ups only.
 
 from annotation.models import Tag, TagGroup
 
+# Tag strings whose verdict is remembered; a file with millions of distinct
+# tags must not grow the cache without end.
+_MAX_REMEMBERED = 65536
+
 
 def _key(text: str) -> str:
     return text.strip().casefold()
@@ -50,9 +54,12 @@ class TagResolver:
     def problem(self, facet: str, value: str) -> str | None:
         """Why this tag cannot be applied, or None when it can (it may be new)."""
         key = (facet, value)
-        if key not in self._problems:
-            self._problems[key] = self._problem(facet, value)
-        return self._problems[key]
+        if key in self._problems:
+            return self._problems[key]
+        problem = self._problem(facet, value)
+        if len(self._problems) < _MAX_REMEMBERED:
+            self._problems[key] = problem
+        return problem
 
     def _problem(self, facet: str, value: str) -> str | None:
         tag = self.lookup(facet, value)

@@ -1,20 +1,21 @@
 """Write validated rows: products upserted by external id in chunks, and the
 imported tags applied without overriding human decisions."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
+from django.db.models.fields.reverse_related import ForeignObjectRel
 
 from annotation.models import ImportBatch, Product, ProductTag, ReviewEvent
-from annotation.services.changes import touch_products
 from annotation.services.importing.rows import ProductRow
 from annotation.services.importing.tags import TagResolver
+from annotation.services.tag_changes import record_tag_changes
 
-CHUNK = 500
 _UPDATE_FIELDS = [
     "title",
     "description",
@@ -28,15 +29,7 @@ _UPDATE_FIELDS = [
     "import_batch",
     "updated_at",
 ]
-_TAG_UPDATE_FIELDS = [
-    "state",
-    "source",
-    "decided_by",
-    "decided_at",
-    "model_version",
-    "score",
-    "updated_at",
-]
+_TAG_UPDATE_FIELDS = [*ProductTag.DECISION_FIELDS, "updated_at"]
 _PRODUCT_INSERT_FIELDS = [
     "external_id",
     "title",
@@ -82,9 +75,14 @@ class WriteCounts:
     tags_withdrawn: int = 0
 
 
-def _chunks(rows: Sequence[ProductRow], size: int) -> Iterator[Sequence[ProductRow]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+# One row of database-ready values (ids, strings, prepared values) for an INSERT.
+DbRow = tuple[Any, ...]
+
+
+def _column(field: Field | ForeignObjectRel) -> str:
+    assert isinstance(field, Field), f"{field} is a concrete field"
+    assert field.column, f"{field} has a column"
+    return field.column
 
 
 class _Inserter:
@@ -111,11 +109,11 @@ class _Inserter:
             for f in rest
         )
         quote = connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in [*given, *rest])  # type: ignore[union-attr]
+        columns = ", ".join(quote(_column(f)) for f in [*given, *rest])
         marks = ", ".join(["%s"] * (len(given) + len(rest)))
         self.sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"
 
-    def insert(self, rows: list[tuple[object, ...]]) -> None:
+    def insert(self, rows: list[DbRow]) -> None:
         if not rows:
             return
         constants = self.constants
@@ -216,9 +214,7 @@ class _Writer:
             [(row, ids[row.external_id], new) for row, new in changed if row.tags is not None]
         )
 
-    def _event(
-        self, product_id: int, tag_id: int, action: str, before: str, after: str
-    ) -> tuple[object, ...]:
+    def _event(self, product_id: int, tag_id: int, action: str, before: str, after: str) -> DbRow:
         return (self.user_id, self.db_now, product_id, tag_id, action, before, after, self.note)
 
     def _tag_id(self, facet: str, name: str) -> int:
@@ -236,13 +232,13 @@ class _Writer:
         current: dict[int, dict[int, ProductTag]] = {}
         old_ids = [product_id for _, product_id, new in items if not new]
         if old_ids:
-            for pt in ProductTag.objects.filter(product_id__in=old_ids).only(
+            for existing in ProductTag.objects.filter(product_id__in=old_ids).only(
                 "id", "product_id", "tag_id", "state", "source"
             ):
-                current.setdefault(pt.product_id, {})[pt.tag_id] = pt
-        to_create: list[tuple[object, ...]] = []
+                current.setdefault(existing.product_id, {})[existing.tag_id] = existing
+        to_create: list[DbRow] = []
         to_update: list[ProductTag] = []
-        events: list[tuple[object, ...]] = []
+        events: list[DbRow] = []
         for row, product_id, _ in items:
             have = current.get(product_id, {})
             wanted: set[int] = set()
@@ -284,7 +280,7 @@ class _Writer:
                     self._set(pt, REJECTED)
                     to_update.append(pt)
                     self.counts.tags_withdrawn += 1
-        self.touched.update(values[0] for values in to_create)  # type: ignore[misc]
+        self.touched.update(values[0] for values in to_create)
         self.touched.update(pt.product_id for pt in to_update)
         self.product_tags.insert(to_create)
         if to_update:
@@ -303,18 +299,19 @@ class _Writer:
 
 
 def write_rows(
-    rows: Sequence[ProductRow],
+    chunks: Iterable[Sequence[ProductRow]],
     *,
     batch: ImportBatch,
     user: User | None,
     resolver: TagResolver,
     now: datetime,
 ) -> WriteCounts:
-    """Upsert `rows` (unique external ids). Call inside transaction.atomic():
+    """Upsert the rows, chunk by chunk (unique external ids; a few hundred rows
+    a chunk, as `RowSpool.chunks` gives them). Call inside transaction.atomic():
     a failure part-way must leave nothing behind."""
     writer = _Writer(batch, user, resolver, now)
-    for chunk in _chunks(rows, CHUNK):
+    for chunk in chunks:
         writer.chunk(chunk)
     # The export's change feed and the webhooks follow tag decisions.
-    touch_products(writer.touched)
+    record_tag_changes(writer.touched)
     return writer.counts

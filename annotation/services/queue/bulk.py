@@ -6,9 +6,11 @@ one statement per chunk over unnest()ed arrays; SQLite, in-process, gets
 executemany. Callers run each call inside a transaction.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import connection
+from django.db.models import Field
 
 from annotation.models import QueueEntry
 
@@ -23,7 +25,10 @@ def _table() -> str:
 
 
 def _column(field: str) -> str:
-    return connection.ops.quote_name(_meta.get_field(field).column)
+    f = _meta.get_field(field)
+    assert isinstance(f, Field), f"{field} is a concrete field"
+    assert f.column, f"{field} has a column"
+    return connection.ops.quote_name(f.column)
 
 
 def insert_entries(product_ids: list[int], reviews_needed: list[int]) -> int:
@@ -54,7 +59,7 @@ def insert_entries(product_ids: list[int], reviews_needed: list[int]) -> int:
 
 
 def update_priorities(
-    rows: list[tuple[int, float, str]], strategy: str, version_id: int | None, now: datetime
+    rows: Sequence[tuple[int, float, str]], strategy: str, version_id: int | None, now: datetime
 ) -> int:
     """Set (priority, reason) per product id on its entry, with the strategy,
     model version and ranking time, where the entry is not completed. The lease

@@ -1,15 +1,28 @@
 """Claiming, releasing, skipping and completing queue entries."""
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    OuterRef,
+    PositiveSmallIntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
+from annotation import roles
+from annotation.errors import LeaseConflict
 from annotation.models import Product, ProjectSettings, QueueEntry, ReviewEvent
-from annotation.services.queue.common import (
+from annotation.services.queue.rules import (
     REVIEW_ACTIONS,
     SKIP_COOLDOWN,
     free,
@@ -145,9 +158,82 @@ def _entry_for(entry_or_product: QueueEntry | Product) -> QueueEntry:
     # A callable default: the project settings are read only when the entry is new.
     entry, _ = QueueEntry.objects.get_or_create(
         product=product,
-        defaults={"reviews_needed": lambda: reviews_needed_for(product.pk, ProjectSettings.load())},
+        defaults={  # type: ignore[misc]  # django-stubs don't know callable defaults
+            "reviews_needed": lambda: reviews_needed_for(product.pk, ProjectSettings.load())
+        },
     )
     return entry
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What a submit may do with the product's queue entry (see hold_for_submit)."""
+
+    entry: QueueEntry
+    # The review counts towards the reviews the product needs.
+    counts: bool
+    # For the record: whose live lease an admin's submit overrode ("" if none),
+    # or that an admin reviewed a product that was done already.
+    override: str = ""
+
+
+def _holder(entry: QueueEntry, now: datetime) -> int | None:
+    """Who holds the entry's lease now (None when it is free)."""
+    if entry.leased_by_id is None or entry.lease_expires_at is None:
+        return None
+    return entry.leased_by_id if entry.lease_expires_at > now else None
+
+
+def _locked_entry(product: Product) -> QueueEntry:
+    entry = QueueEntry.objects.select_for_update().filter(product=product).first()
+    return entry if entry is not None else _entry_for(product)
+
+
+def hold_for_submit(product: Product, user: User) -> Hold:
+    """Whether `user` may submit a review of `product` now; LeaseConflict if not.
+
+    Leases are the law. Call inside the submit's transaction, under the
+    product's row lock: the entry is locked too, so a claim racing the submit
+    waits for it and then sees the entry as the submit left it.
+
+    - The user's own live lease: the review counts (unless the entry is done).
+    - Someone else's live lease: refused, unless the user is an admin: then the
+      override is recorded in `override`.
+    - No live lease and the entry still open: the review counts, as if the user
+      had claimed it, except a second review of an overlap product by the same
+      person (recorded, not counted).
+    - No live lease and the entry done (the user's lease ran out and someone
+      else reviewed it since, or a concurrent submit got there first): refused,
+      unless the user is an admin (recorded, not counted).
+    """
+    entry = _locked_entry(product)
+    now = timezone.now()
+    holder = _holder(entry, now)
+    if holder == user.pk:
+        return Hold(entry, counts=entry.completed_at is None)
+    if holder is not None:
+        name = User.objects.filter(pk=holder).values_list("username", flat=True).first() or ""
+        if not roles.is_admin(user):
+            raise LeaseConflict(
+                f"product {product.external_id!r} is leased to another reviewer until "
+                f"{entry.lease_expires_at:%Y-%m-%dT%H:%M:%SZ}; nothing was saved",
+                holder=name,
+            )
+        return Hold(
+            entry, counts=entry.completed_at is None, override=f"admin override of {name}'s lease"
+        )
+    if entry.completed_at is not None:
+        if not roles.is_admin(user):
+            raise LeaseConflict(
+                f"product {product.external_id!r} has had the reviews it needs; nothing was saved"
+            )
+        return Hold(entry, counts=False, override="admin review of a product already done")
+    again = entry.reviews_done > 0 and _reviewed_by_user(entry, user)
+    return Hold(entry, counts=not again)
+
+
+def _reviewed_by_user(entry: QueueEntry, user: User) -> bool:
+    return QueueEntry.objects.filter(pk=entry.pk).filter(_reviewed_by(user)).exists()
 
 
 def complete(entry_or_product: QueueEntry | Product, user: User) -> None:
@@ -168,7 +254,12 @@ def complete(entry_or_product: QueueEntry | Product, user: User) -> None:
     released = completes | Q(leased_by=user)
     still_open = Q(completed_at__isnull=True, reviews_done__lt=F("reviews_needed") - 1)
     QueueEntry.objects.filter(pk=entry.pk).update(
-        reviews_done=F("reviews_done") + 1,
+        # Never past the reviews needed: a review of a done product is not counted.
+        reviews_done=Case(
+            When(reviews_done__lt=F("reviews_needed"), then=F("reviews_done") + 1),
+            default=F("reviews_done"),
+            output_field=PositiveSmallIntegerField(),
+        ),
         completed_at=Case(When(completes, then=Value(now)), default=F("completed_at")),
         leased_by=Case(When(released, then=Value(None)), default=F("leased_by")),
         lease_expires_at=Case(When(released, then=Value(None)), default=F("lease_expires_at")),
@@ -180,15 +271,35 @@ def complete(entry_or_product: QueueEntry | Product, user: User) -> None:
         entry.refresh_from_db()  # the caller's object, brought up to date
 
 
+def _standing_reviewers(product: Product) -> int:
+    """How many people have a review of the product on record, not undone."""
+    undone = ReviewEvent.objects.filter(
+        action=ReviewEvent.Action.UNDO, submission=OuterRef("submission")
+    )
+    return (
+        ReviewEvent.objects.filter(product=product, action__in=REVIEW_ACTIONS)
+        .exclude(Exists(undone))
+        .values("user")
+        .distinct()
+        .count()
+    )
+
+
 def reopen(product: Product, user: User, *, lease_seconds: int | None = None) -> None:
     """Take back one review of the product (an undo) and lease it to `user` again,
-    unless someone else holds it now. Call inside the undo's transaction."""
+    unless someone else holds it now. Call inside the undo's transaction, after
+    the undo is on record: the reviews done are counted again from the record
+    (people with a standing review), so undoing a review that was not counted
+    (a second one by the same person, an admin's review of a done product)
+    takes nothing back."""
     lease = lease_length(lease_seconds)
     now = timezone.now()
     entry = _entry_for(product)
     entries = QueueEntry.objects.filter(pk=entry.pk)
-    entries.filter(reviews_done__gt=0).update(reviews_done=F("reviews_done") - 1)
-    entries.filter(reviews_done__lt=F("reviews_needed")).update(completed_at=None)
+    done = min(_standing_reviewers(product), entry.reviews_needed)
+    entries.update(reviews_done=done)
+    if done < entry.reviews_needed:
+        entries.update(completed_at=None)
     entries.filter(free(now) | Q(leased_by=user)).update(
         leased_by=user, lease_expires_at=now + lease
     )

@@ -2,17 +2,25 @@
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from annotation.models import Product, ProjectSettings, QueueEntry
 from annotation.services.queue.bulk import WRITE_CHUNK, insert_entries, update_priorities
-from annotation.services.queue.common import chunks, free, reviews_needed_for
-from training.models import ModelVersion
+from annotation.services.queue.rules import chunks, free, reviews_needed_for
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Priority:
+    """Where a ranking puts one product, and why (shown to reviewers)."""
+
+    value: float
+    reason: QueueEntry.Reason
 
 
 def ensure_queue_entries(product_ids: Iterable[int] | None = None) -> int:
@@ -55,33 +63,71 @@ def release_expired_leases() -> int:
 
 
 def apply_ranking(
-    priorities: Mapping[int, tuple[float, str]],
+    priorities: Mapping[int, Priority],
     *,
     strategy: str,
-    model_version: ModelVersion | None,
+    model_version_id: int | None,
 ) -> int:
-    """Write new priorities (product id -> (priority, reason)) onto the pending
-    entries; completed entries and unknown products are ignored. Leases are left
-    alone, so a product someone is reviewing stays theirs. Returns the number of
-    entries updated."""
-    valid = set(QueueEntry.Reason.values)
-    bad = {reason for _, reason in priorities.values()} - valid
-    if bad:
-        raise ValueError(f"unknown queue reason(s) {sorted(bad)}; expected one of {sorted(valid)}")
+    """Write new priorities (product id -> Priority) onto the pending entries;
+    completed entries and unknown products are ignored. Leases are left alone, so
+    a product someone is reviewing stays theirs. Returns the number of entries
+    updated. A reason that is not a QueueEntry.Reason is a programming error
+    (ValueError)."""
     now = timezone.now()
-    version_id = model_version.pk if model_version is not None else None
-    rows = sorted((int(pid), float(p), reason) for pid, (p, reason) in priorities.items())
+    rows = sorted(
+        (int(pid), float(p.value), QueueEntry.Reason(p.reason).value)
+        for pid, p in priorities.items()
+    )
     updated = 0
     # One transaction per chunk: a long re-rank never blocks claims for long.
     for chunk in chunks(rows, WRITE_CHUNK):
         with transaction.atomic():
-            updated += update_priorities(chunk, strategy, version_id, now)
-    # A product waiting for its second opinion keeps saying so.
-    QueueEntry.objects.filter(completed_at__isnull=True, reviews_done__gt=0).update(
-        reason=QueueEntry.Reason.OVERLAP
-    )
+            updated += update_priorities(chunk, strategy, model_version_id, now)
+    # A product waiting for its second opinion keeps saying so (a possible
+    # mistake sent back for another look keeps its own reason).
+    QueueEntry.objects.filter(completed_at__isnull=True, reviews_done__gt=0).exclude(
+        reason=QueueEntry.Reason.POSSIBLE_MISTAKE
+    ).update(reason=QueueEntry.Reason.OVERLAP)
     logger.info("ranked %d queue entries with %s", updated, strategy)
     return updated
+
+
+def send_back(
+    details: Mapping[int, dict],
+    *,
+    reason: QueueEntry.Reason,
+    strategy: str,
+    model_version_id: int | None,
+) -> int:
+    """Put reviewed products (product id -> why, shown on the product page) back
+    at the top of the queue for one more review, in the mapping's order, with
+    `reason`. Only completed entries are opened: a product someone holds or that
+    is still waiting keeps its place. Returns the number of entries opened."""
+    if not details:
+        return 0
+    now = timezone.now()
+    top = (
+        QueueEntry.objects.filter(completed_at__isnull=True)
+        .order_by("-priority")
+        .values_list("priority", flat=True)
+        .first()
+    ) or 0.0
+    opened = 0
+    with transaction.atomic():
+        for rank, (pid, detail) in enumerate(details.items()):
+            opened += QueueEntry.objects.filter(product_id=pid, completed_at__isnull=False).update(
+                completed_at=None,
+                reviews_needed=F("reviews_done") + 1,
+                priority=top + len(details) - rank,
+                reason=reason,
+                strategy=strategy,
+                model_version_id=model_version_id,
+                ranked_at=now,
+                detail=detail,
+            )
+    if opened:
+        logger.info("sent %d reviewed products back to the queue (%s)", opened, reason)
+    return opened
 
 
 def queue_stats() -> dict:

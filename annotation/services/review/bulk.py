@@ -6,22 +6,21 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from annotation.errors import ReviewError
 from annotation.models import Product, ProductTag, ReviewEvent, Suggestion, Tag
-from annotation.services import queue
-from annotation.services.review.common import (
+from annotation.services import active_model, queue
+from annotation.services.review.decisions import (
     APPROVED,
     REJECTED,
     Action,
-    active_model_version,
-    record_changes,
     resolve_tag,
 )
+from annotation.services.tag_changes import record_tag_changes
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 500
 # The ProductTag fields a decision writes.
-_DECISION_FIELDS = ["state", "source", "decided_by", "decided_at", "model_version", "score"]
 
 
 def bulk_set_tag(user: User, product_ids: Sequence[int], tag: Tag, approved: bool) -> int:
@@ -29,7 +28,7 @@ def bulk_set_tag(user: User, product_ids: Sequence[int], tag: Tag, approved: boo
     BULK_REJECT events). Products already in that state are left alone. Does not
     mark products reviewed: one tag is not a review of the whole product.
 
-    Raises ValueError for unknown products, a deprecated unmerged tag, or an
+    Raises ReviewError for unknown products, a deprecated unmerged tag, or an
     approval that would give a product two tags of a single-valued facet.
     Returns the number of products changed.
     """
@@ -37,7 +36,7 @@ def bulk_set_tag(user: User, product_ids: Sequence[int], tag: Tag, approved: boo
     ids = sorted(set(product_ids))
     new_state = APPROVED if approved else REJECTED
     action = Action.BULK_ACCEPT if approved else Action.BULK_REJECT
-    version = active_model_version()
+    version = active_model.active_version()
     submission = uuid.uuid4()
     changed_ids: list[int] = []
     with transaction.atomic():
@@ -50,7 +49,7 @@ def bulk_set_tag(user: User, product_ids: Sequence[int], tag: Tag, approved: boo
             )
             missing = sorted(set(chunk) - found)
             if missing:
-                raise ValueError(f"unknown product ids {missing[:10]}")
+                raise ReviewError(f"unknown product ids {missing[:10]}")
             if approved and not target.group.multi_valued:
                 clash = sorted(
                     ProductTag.objects.filter(
@@ -60,7 +59,7 @@ def bulk_set_tag(user: User, product_ids: Sequence[int], tag: Tag, approved: boo
                     .values_list("product_id", flat=True)
                 )
                 if clash:
-                    raise ValueError(
+                    raise ReviewError(
                         f"facet {target.group.name!r} allows one tag per product; "
                         f"products {clash[:10]} already carry another"
                     )
@@ -112,8 +111,8 @@ def bulk_set_tag(user: User, product_ids: Sequence[int], tag: Tag, approved: boo
                 # bulk_update skips auto_now; the export cursor depends on it.
                 row.updated_at = now
             ProductTag.objects.bulk_create(to_create)
-            ProductTag.objects.bulk_update(to_update, [*_DECISION_FIELDS, "updated_at"])
-        record_changes(changed_ids)
+            ProductTag.objects.bulk_update(to_update, [*ProductTag.DECISION_FIELDS, "updated_at"])
+        record_tag_changes(changed_ids)
     logger.info(
         "user %s bulk-set %s=%s on %d products", user.pk, target.key, new_state, len(changed_ids)
     )

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from annotation.models import Product, ProductTag, Suggestion, Tag
-from training.models import ModelVersion
+from annotation.services.active_model import ModelVersion
 
 APPROVED = ProductTag.State.APPROVED
 

@@ -5,22 +5,21 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.models import Product, ProductTag, ReviewEvent, Suggestion
-from annotation.services import queue
-from annotation.services.review.common import (
+from annotation.errors import ReviewError
+from annotation.models import Product, ProductTag, ReviewEvent, Suggestion, Tag
+from annotation.services import active_model, queue
+from annotation.services.review.decisions import (
     APPROVED,
     REJECTED,
     Action,
     Decision,
     SubmitResult,
-    active_model_version,
     check_single_valued,
-    record_changes,
     resolve_decisions,
 )
+from annotation.services.tag_changes import record_tag_changes
 
 # What a decision writes on the tag's row.
-_DECIDED_FIELDS = ["state", "source", "decided_by", "decided_at", "model_version", "score"]
 
 
 def _action(approved: bool, previous: str, suggestion: Suggestion | None) -> str:
@@ -32,23 +31,52 @@ def _action(approved: bool, previous: str, suggestion: Suggestion | None) -> str
     return Action.REMOVE if previous == APPROVED else Action.REJECT
 
 
+# The record of an explicit "no tags apply" about a product that showed none.
+NO_TAGS_APPLY = "no tags apply"
+
+
+def _check_decided(resolved: dict[int, tuple[Tag, bool]], none_apply: bool) -> None:
+    if not resolved and not none_apply:
+        raise ReviewError(
+            "nothing decided: give at least one decision, or say explicitly that no tags apply"
+        )
+    if none_apply and any(approved for _tag, approved in resolved.values()):
+        raise ReviewError('"no tags apply" contradicts the tags approved with it')
+
+
 def submit_review(
-    user: User, product: Product, decisions: Sequence[Decision], *, note: str = ""
+    user: User,
+    product: Product,
+    decisions: Sequence[Decision],
+    *,
+    note: str = "",
+    none_apply: bool = False,
 ) -> SubmitResult:
     """Apply one reviewer's decisions about one product, all or nothing.
 
-    Raises ValueError for an unknown or unmerged deprecated tag, contradicting
-    decisions, or two approved tags in a single-valued facet. Decisions about a
-    merged tag apply to the tag it was merged into. A decision equal to the current
-    state is recorded (the reviewer confirmed it) without rewriting the tag. Tags
-    not mentioned keep their state. The product is marked reviewed and its queue
-    entry completed (or handed to the next reviewer, for overlap products).
+    Leases are the law (queue.hold_for_submit): raises LeaseConflict when the
+    product is leased to someone else, or has had its reviews while the user
+    held no lease; an admin overrides both, and the override is recorded in each
+    event's note. Raises ReviewError for an unknown or unmerged deprecated tag,
+    contradicting decisions, two approved tags in a single-valued facet, or no
+    decision at all: an empty submit needs `none_apply` (the reviewer said no tag
+    applies), recorded as one event without a tag. Decisions about a merged tag
+    apply to the tag it was merged into. A decision equal to the current state
+    is recorded (the reviewer confirmed it) without rewriting the tag. Tags not
+    mentioned keep their state. The product is marked reviewed and its queue
+    entry completed (or handed to the next reviewer, for overlap products); a
+    review that does not count (a second one by the same person, an admin's of a
+    done product) leaves the count as it is.
     """
     resolved = resolve_decisions(decisions)
-    version = active_model_version()
+    _check_decided(resolved, none_apply)
+    version = active_model.active_version()
     submission = uuid.uuid4()
     with transaction.atomic():
         locked = Product.objects.select_for_update().get(pk=product.pk)
+        hold = queue.hold_for_submit(locked, user)
+        if hold.override:
+            note = f"{hold.override}; {note}" if note else hold.override
         check_single_valued(locked, resolved)
         current = {
             row.tag_id: row
@@ -81,13 +109,27 @@ def submit_review(
                     note=note[:500],
                 )
             )
+        if not events:
+            # An explicit "no tags apply" about a product that showed no tag.
+            note = f"{NO_TAGS_APPLY}; {note}" if note else NO_TAGS_APPLY
+            events.append(
+                ReviewEvent(
+                    user=user,
+                    product=locked,
+                    action=Action.REJECT,
+                    model_version=version,
+                    submission=submission,
+                    note=note[:500],
+                )
+            )
         # Events first: each decision's time is its event's, so the tag row, the
         # audit record and an undo later all agree on it to the microsecond.
         events = ReviewEvent.objects.bulk_create(events)
         rows = []
         for event in events:
             if event.previous_state == event.new_state:
-                continue  # confirmed as it was: recorded above, nothing to rewrite
+                continue  # confirmed as it was (or no tag): recorded above, nothing to rewrite
+            assert event.tag_id is not None, "each event above names its tag"
             suggestion = suggestions.get(event.tag_id)
             rows.append(
                 ProductTag(
@@ -107,13 +149,16 @@ def submit_review(
             rows,
             update_conflicts=True,
             unique_fields=["product", "tag"],
-            update_fields=[*_DECIDED_FIELDS, "updated_at"],
+            update_fields=[*ProductTag.DECISION_FIELDS, "updated_at"],
         )
         changed = bool(rows)
         locked.reviewed_at = max((e.created_at for e in events), default=timezone.now())
         locked.save(update_fields=["reviewed_at"])
-        queue.complete(locked, user)
+        if hold.counts:
+            queue.complete(hold.entry, user)
+        else:
+            queue.release(hold.entry, user)
         if changed:
-            record_changes([locked.pk])
+            record_tag_changes([locked.pk])
     product.reviewed_at = locked.reviewed_at
     return SubmitResult(submission=submission, events=events, product=locked)

@@ -1,13 +1,16 @@
 import logging
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 
 from annotation.models import Product, ProductTag, ReviewEvent
 from annotation.services import queue
-from annotation.services.review.common import Action, SubmitResult, record_changes
+from annotation.services.review.decisions import Action, SubmitResult
+from annotation.services.tag_changes import record_tag_changes
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +25,7 @@ def _undone(tag_scoped: bool = False) -> Exists:
 
 def _producing_event(event: ReviewEvent) -> ReviewEvent | None:
     """The still-standing event that wrote the tag state `event` replaced."""
+    assert event.tag_id is not None, "only events that name a tag are restored"
     return (
         ReviewEvent.objects.filter(
             product_id=event.product_id,
@@ -58,7 +62,7 @@ def _restore(event: ReviewEvent, row: ProductTag | None) -> bool:
         row.decided_at = origin.created_at
         row.score = origin.score
         row.model_version_id = origin.model_version_id if origin.score is not None else None
-        fields += ["source", "decided_by", "decided_at", "score", "model_version"]
+        fields = [*ProductTag.DECISION_FIELDS, "updated_at"]
     else:
         logger.warning(
             "no audit event for the earlier state of tag %s on product %s; state restored only",
@@ -79,27 +83,91 @@ def _last_review_time(product: Product) -> datetime | None:
     return last.created_at if last is not None else None
 
 
+# How many of a reviewer's latest submissions the review page lists to reopen.
+HISTORY_SIZE = 10
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One of a reviewer's recent submissions, as the history sidebar lists it."""
+
+    submission: uuid.UUID
+    product_id: int
+    title: str
+    created_at: datetime
+    approved: int  # tags approved in it
+    undone: bool
+
+
+def _own_submissions(user: User) -> QuerySet[ReviewEvent]:
+    return ReviewEvent.objects.filter(
+        user=user, action__in=queue.REVIEW_ACTIONS, submission__isnull=False
+    )
+
+
+def recent_submissions(user: User, limit: int = HISTORY_SIZE) -> list[HistoryItem]:
+    """The user's latest `limit` review submissions, newest first, undone or not."""
+    latest: dict[uuid.UUID, list[ReviewEvent]] = {}
+    events = _own_submissions(user).select_related("product").order_by("-created_at", "-pk")
+    for event in events.iterator(chunk_size=200):
+        assert event.submission is not None  # filtered in _own_submissions
+        if event.submission not in latest and len(latest) == limit:
+            break
+        latest.setdefault(event.submission, []).append(event)
+    undone = set(
+        ReviewEvent.objects.filter(action=Action.UNDO, submission__in=latest).values_list(
+            "submission", flat=True
+        )
+    )
+    return [
+        HistoryItem(
+            submission=submission,
+            product_id=items[0].product_id,
+            title=items[0].product.title,
+            created_at=items[0].created_at,
+            approved=sum(1 for e in items if e.tag_id and e.new_state == ProductTag.State.APPROVED),
+            undone=submission in undone,
+        )
+        for submission, items in latest.items()
+    ]
+
+
+def submitted_decisions(submission: uuid.UUID) -> tuple[int, dict[int, bool]] | None:
+    """(product id, {tag id: approved}) as the reviewer decided in a submission (an
+    explicit "no tags apply" gives no tag), None for an unknown submission."""
+    events = list(
+        ReviewEvent.objects.filter(submission=submission, action__in=queue.REVIEW_ACTIONS)
+    )
+    if not events:
+        return None
+    decisions = {
+        e.tag_id: e.new_state == ProductTag.State.APPROVED for e in events if e.tag_id is not None
+    }
+    return events[0].product_id, decisions
+
+
 def undo_last_submission(user: User) -> SubmitResult | None:
-    """Reverse this user's latest review submission that is not undone yet.
+    """Reverse this user's latest review submission that is not undone yet
+    (undo_submission); None when there is nothing to undo."""
+    last = _own_submissions(user).exclude(_undone()).order_by("-created_at", "-pk").first()
+    if last is None:
+        return None
+    assert last.submission is not None  # filtered above; narrows the type
+    return undo_submission(user, last.submission)
+
+
+def undo_submission(user: User, submission: uuid.UUID) -> SubmitResult | None:
+    """Reverse one of this user's review submissions, the latest or an earlier one.
 
     Each tag goes back to its state before the submission (rows it created are
     deleted), unless someone decided that tag since: their decision stands. One
     UNDO event per original decision, carrying the original submission id. The
     product goes back to the queue, leased to this user. Bulk edits are not undone
-    here. Returns None when there is nothing to undo.
+    here. Returns None when the submission is not this user's or is undone already.
     """
-    last = (
-        ReviewEvent.objects.filter(
-            user=user, action__in=queue.REVIEW_ACTIONS, submission__isnull=False
-        )
-        .exclude(_undone())
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    last = _own_submissions(user).filter(submission=submission).exclude(_undone()).first()
     if last is None:
         return None
-    submission = last.submission
-    assert submission is not None  # filtered above; narrows the type
     with transaction.atomic():
         product = Product.objects.select_for_update().get(pk=last.product_id)
         if ReviewEvent.objects.filter(submission=submission, action=Action.UNDO).exists():
@@ -143,5 +211,5 @@ def undo_last_submission(user: User) -> SubmitResult | None:
         product.save(update_fields=["reviewed_at"])
         queue.reopen(product, user)
         if changed:
-            record_changes([product.pk])
+            record_tag_changes([product.pk])
     return SubmitResult(submission=submission, events=undo_events, product=product)

@@ -3,7 +3,8 @@
 // the DOM when they run; nothing holds on to a product's elements.
 //
 //   Enter  submit the checked tags (and get the next product)
-//   1-9    toggle the tag with that number
+//   1-9, then letters   toggle the tag with that key (every listed tag has one)
+//   0      no tags apply: uncheck every tag and submit that, explicitly
 //   /      find any tag (arrow keys + Enter add it, Esc closes)
 //   s skip · u undo · ? shortcuts
 (() => {
@@ -43,13 +44,76 @@
     });
   }
 
+  // "No tags apply" is the explicit empty decision (an empty Enter is refused):
+  // its button unchecks every tag, then submits with none_apply=1.
+  function noTagsApply() {
+    const button = $("[data-review-form] [data-none-apply]");
+    if (!button || busy) return;
+    if (window.htmx) window.htmx.process(button.form);
+    button.click();
+  }
+
+  // A tag counts as seen once its row has been inside the tag list's visible
+  // area; only seen tags are sent as "shown", so a tag scrolled out of sight
+  // is never recorded as the reviewer's rejection.
+  const seen = new WeakSet();
+  function isVisible(row) {
+    const box = row.getBoundingClientRect();
+    const scroller = row.closest("[data-tag-scroll]");
+    const area = scroller ? scroller.getBoundingClientRect() : { top: 0, bottom: window.innerHeight };
+    const top = Math.max(area.top, 0);
+    const bottom = Math.min(area.bottom, window.innerHeight);
+    return box.height > 0 && box.top >= top - 1 && box.bottom <= bottom + 1;
+  }
+  // The tag panel ends at the window's bottom edge, wherever the page puts its
+  // top (app.css reads --tag-form-top), so the submit bar never hides a tag.
+  function fitPanel() {
+    const form = reviewForm();
+    if (!form) return;
+    const top = Math.max(form.getBoundingClientRect().top + window.scrollY, 8);
+    document.documentElement.style.setProperty("--tag-form-top", `${top}px`);
+  }
+
+  function markSeen() {
+    document.querySelectorAll("[data-review-form] [data-tag-row]").forEach((row) => {
+      if (isVisible(row)) seen.add(row);
+    });
+  }
+  let seenTimer = 0;
+  function markSeenSoon() {
+    clearTimeout(seenTimer);
+    seenTimer = setTimeout(markSeen, 100);
+  }
+  document.addEventListener("scroll", markSeenSoon, true);
+  window.addEventListener("resize", () => {
+    fitPanel();
+    markSeenSoon();
+  });
+  document.addEventListener(
+    "submit",
+    (event) => {
+      const form = event.target;
+      if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-review-form")) return;
+      markSeen();
+      form.querySelectorAll("[data-tag-row]").forEach((row) => {
+        const shown = row.querySelector("input[name=shown]");
+        if (shown) shown.disabled = !seen.has(row);
+      });
+    },
+    true,
+  );
+
   function toggleNumber(n) {
     const box = $(`[data-review-form] input[data-key="${n}"]`);
-    if (!box) return;
+    if (!box) return false;
     box.checked = !box.checked;
     enforceSingle(box);
+    const row = box.closest(".tag-row");
+    row?.scrollIntoView({ block: "nearest" });
+    if (row) seen.add(row);
     box.closest(".tag-row")?.classList.add("is-flashed");
     setTimeout(() => box.closest(".tag-row")?.classList.remove("is-flashed"), 300);
+    return true;
   }
 
   function addTag(tag) {
@@ -145,9 +209,12 @@
       if (!form) return;
       event.preventDefault();
       send(form);
-    } else if (/^[1-9]$/.test(key)) {
+    } else if (/^[1-9a-z]$/.test(key) && toggleNumber(key)) {
+      // 1-9, then the letters no other shortcut uses (s and u keep their meaning).
       event.preventDefault();
-      toggleNumber(key);
+    } else if (key === "0") {
+      event.preventDefault();
+      noTagsApply();
     } else if (key === "/") {
       const input = $("[data-tag-search-input]");
       if (!input) return;
@@ -172,8 +239,15 @@
   });
 
   document.addEventListener("click", (event) => {
-    if (event.target instanceof Element && event.target.closest("[data-shortcuts-open]")) {
+    if (!(event.target instanceof Element)) return;
+    if (event.target.closest("[data-shortcuts-open]")) {
       $("#shortcuts-dialog")?.showModal();
+    }
+    const none = event.target.closest("[data-none-apply]");
+    if (none?.form) {
+      none.form.querySelectorAll("input[name=tag]").forEach((box) => {
+        box.checked = false;
+      });
     }
   });
 
@@ -203,9 +277,19 @@
     if (!current || current === shownPanel) return;
     shownPanel = current;
     setupPanel();
+    fitPanel();
+    requestAnimationFrame(markSeen);
     // Focus the new product's title: screen readers read it, and the keys keep working.
     $("#product-title")?.focus({ preventScroll: true });
     window.scrollTo({ top: 0 });
+  });
+  // A submit the leases refuse (409) still answers with the next product's
+  // panel and the reason: show it like any answer.
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.xhr.status === 409) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
   });
   document.body.addEventListener("htmx:responseError", (event) => {
     const status = $("#review-status");
@@ -217,4 +301,6 @@
   });
 
   setupPanel();
+  fitPanel();
+  requestAnimationFrame(markSeen);
 })();

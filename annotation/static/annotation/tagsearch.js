@@ -62,7 +62,8 @@
     return best;
   }
 
-  function search(index, query, limit = 12) {
+  // `filter(tag)`, when given, keeps only the tags it returns true for.
+  function search(index, query, limit = 12, filter = null) {
     let q = fold(query).trim();
     if (!q) return [];
     let facetQ = "";
@@ -73,6 +74,7 @@
     }
     const hits = [];
     for (const tag of index.tags) {
+      if (filter && !filter(tag)) continue;
       let rank;
       if (facetQ) {
         if (!tag.facetFolded.some((f) => f.startsWith(facetQ))) continue;
@@ -111,7 +113,9 @@
   // An ARIA 1.2 combobox over the index: `input` (role=combobox) and `list`
   // (role=listbox). options: url, onChoose(tag), onEscape(), onEnterWithout()
   // (Enter with no option to choose; return true when it handled the key),
-  // texts {empty, loading, failed, count}, status (an aria-live element for counts).
+  // texts {empty, loading, failed, count}, status (an aria-live element for counts),
+  // filter(tag) (offer only these tags), showKey (each option reads
+  // "facet: name", the exact tag, with its display name beside it).
   function combobox(input, list, options) {
     const prefix = `tagopt${++comboboxCount}`;
     let results = [];
@@ -152,7 +156,7 @@
       const query = input.value;
       if (!query.trim()) return close();
       if (!index) return message(texts.loading || "…");
-      results = search(index, query);
+      results = search(index, query, 12, options.filter || null);
       if (options.status) options.status.textContent = `${texts.count || ""} ${results.length}`.trim();
       if (!results.length) return message(texts.empty || "—");
       list.replaceChildren(
@@ -163,11 +167,12 @@
           li.dataset.index = String(n);
           const name = document.createElement("span");
           name.className = "opt-label";
-          name.textContent = label(tag);
+          name.textContent = options.showKey ? `${tag.group.name}: ${tag.name}` : label(tag);
           const facet = document.createElement("span");
           facet.className = "opt-facet";
-          facet.textContent = facetLabel(tag.group);
-          li.append(name, " ", facet);
+          facet.textContent = options.showKey ? label(tag) : facetLabel(tag.group);
+          li.append(name);
+          if (!options.showKey || label(tag) !== tag.name) li.append(" ", facet);
           const alias = matchedAlias(tag, query);
           if (alias) {
             const hint = document.createElement("span");

@@ -1,11 +1,12 @@
 """What `promote` and `rollback` share: find the version, run the service, report."""
 
 from collections.abc import Callable
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from training import errors
 from training.models import ModelVersion
-from training.services import versions
 
 
 class VersionCommand(BaseCommand):
@@ -17,12 +18,12 @@ class VersionCommand(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("version_id", type=int)
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         version = ModelVersion.objects.filter(pk=options["version_id"]).first()
         if version is None:
             raise CommandError(f"no model version {options['version_id']}")
         try:
             self.action(version, None)
-        except versions.PromotionError as exc:
+        except errors.PromotionError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(self.done.format(pk=version.pk)))

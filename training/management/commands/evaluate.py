@@ -36,7 +36,7 @@ def tqdm_progress(description: str) -> tuple[ProgressFn, Any]:
 
 class Command(BaseCommand):
     help = "Evaluate the tagger against the TF-IDF baseline (holdout or k-fold); no database."
-    requires_system_checks: list[str] = []
+    requires_system_checks: tuple[str, ...] = ()
     requires_migrations_checks = False
 
     def add_arguments(self, parser: ArgumentParser) -> None:

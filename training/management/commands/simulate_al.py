@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from training.ml.data import load_examples
-from training.ml.sampling import STRATEGIES
+from training.ml.query import STRATEGIES
 from training.ml.simulate import TRAINERS, SimulationConfig, prepare, simulate
 
 

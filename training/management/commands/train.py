@@ -1,9 +1,11 @@
 import time
+from typing import Any
 
+from celery import current_app as celery_app
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from tagger.celery import app as celery_app
+from training import errors
 from training.models import TrainingRun
 from training.services import job, runs
 
@@ -30,17 +32,17 @@ class Command(BaseCommand):
             "promotion also run here",
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         mode = options["mode"] or None
         try:
             if options["inline"]:
-                run = self._inline(mode)  # type: ignore[arg-type]
+                run = self._inline(mode)
             else:
-                run = runs.trigger_training(None, mode)  # type: ignore[arg-type]
+                run = runs.trigger_training(None, mode)
                 self.stdout.write(f"training run {run.pk} queued")
                 if options["wait"]:
                     run = self._follow(run)
-        except (runs.TrainingInFlight, runs.BrokerUnavailable, ValueError) as exc:
+        except errors.TrainingError as exc:
             raise CommandError(str(exc)) from exc
         run.refresh_from_db()
         if options["wait"] or options["inline"]:
@@ -74,7 +76,7 @@ class Command(BaseCommand):
             while True:
                 run.refresh_from_db()
                 bar.n = round(run.progress, 1)
-                bar.set_description((run.stage or run.get_status_display())[:40])
+                bar.set_description((run.stage_display or run.get_status_display())[:40])
                 bar.refresh()
                 if not run.is_active:
                     return run
@@ -83,7 +85,8 @@ class Command(BaseCommand):
     def _report(self, run: TrainingRun) -> None:
         if run.status == TrainingRun.Status.SUCCEEDED:
             version = run.model_version
-            metrics = version.metrics if version else {}
+            assert version is not None, "a succeeded run has its model version"
+            metrics = version.metrics
             if metrics.get("micro_f1") is not None:
                 self.stdout.write(
                     self.style.SUCCESS(

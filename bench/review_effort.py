@@ -1,0 +1,322 @@
+"""Review effort: the keys a reviewer needs per product, today's pre-tick policy
+against the new one (issue #13), on the 80/20 split of a shared data set.
+
+Split: the products that have tags, random.Random(0).shuffle, first 80% train,
+the rest test (bench/quality.py's split). Per label budget N the model is trained
+on the first N training products (0: the zero-shot model the app starts with,
+"all": the whole training part), scores the test products, and the review page's
+own layout code (training.ml.review_policy.layout, which the page calls too)
+decides what is shown, pre-ticked and keyed. Against each product's true tags:
+pre-tick precision and recall (micro), corrections per product, keys per product
+at the page's key costs (review_policy.review_keys) and the share of products
+that take exactly one key (Enter).
+
+    .venv/bin/python bench/review_effort.py --data ../shared/data/en_myntra_fashion_15k.jsonl.gz \\
+        --budgets 0,100,1000 --json bench/out/review_effort_myntra.json [--limit 500]
+
+--doc also rewrites the "## Review effort" section of docs/benchmarks.md from
+every bench/out/review_effort_*.json.
+"""
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.quality import machine, write_section  # noqa: E402
+from training.ml.data import Example, load_examples, tag_specs_from_examples  # noqa: E402
+from training.ml.evaluation import holdout_split  # noqa: E402
+from training.ml.evidence import alias_spans  # noqa: E402
+from training.ml.model import TaggerModel, TrainConfig, build_zero_shot, train_tagger  # noqa: E402
+from training.ml.review_policy import (  # noqa: E402
+    DEFAULT_PRECISION,
+    Candidate,
+    Policy,
+    corrections,
+    layout,
+    names_tag,
+    review_keys,
+    search_costs,
+    shared_forms,
+)
+from training.ml.types import TagSpec  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+CACHE = OUT / "cache"
+MIN_SCORE = 0.05  # the lowest score a Suggestion row is stored for (model.predict)
+
+
+def parse_budgets(text: str) -> list[int | None]:
+    """Budgets from "0,100,all": [0, 100, None] (None: every training product)."""
+    out: list[int | None] = []
+    for part in text.split(","):
+        part = part.strip()
+        out.append(None if part == "all" else int(part))
+    return out
+
+
+def build_model(train: list[Example], budget: int | None) -> tuple[TaggerModel, bool]:
+    """(the model for this budget, whether it is zero-shot)."""
+    if budget == 0:
+        # As the app starts: the catalogue's tags, every facet multi-valued, no labels.
+        tags = [replace(t, single_valued=False) for t in tag_specs_from_examples(train)]
+        return build_zero_shot(tags, cache_dir=CACHE), True
+    labelled = train if budget is None else train[:budget]
+    config = TrainConfig(mode="head", device="cpu", cache_dir=CACHE, seed=0)
+    tags = tag_specs_from_examples(labelled)
+    model = train_tagger([e.text for e in labelled], [e.tags for e in labelled], tags, config)
+    return model, False
+
+
+def candidates(model: TaggerModel, text: str, proba, selected, shared: set[str]) -> list[Candidate]:  # type: ignore[no-untyped-def]  # numpy rows
+    out = []
+    for j, tag in enumerate(model.tags):
+        score = float(proba[j])
+        if score < MIN_SCORE and not selected[j]:
+            continue
+        out.append(
+            Candidate(
+                tag=tag.key,
+                facet=tag.facet,
+                single_valued=tag.single_valued,
+                score=score,
+                selected=bool(selected[j]),
+                threshold=float(model.thresholds[j]),
+                named=names_tag(text, alias_spans(text, tag), shared),
+            )
+        )
+    return out
+
+
+def measure(
+    model: TaggerModel,
+    zero_shot: bool,
+    test: list[Example],
+    costs: dict[str, int],
+    precision: float,
+    sweep: list[float],
+) -> dict[str, dict]:
+    """Old and new policy; with `sweep`, the new one at other precision targets too."""
+    texts = [e.text for e in test]
+    proba = model.predict_proba(texts)
+    selected = model.decide(proba)
+    figures = replay(model, zero_shot, test, proba, selected, costs, precision)
+    if sweep and not zero_shot:
+        figures["sweep"] = {
+            str(p): replay(model, zero_shot, test, proba, selected, costs, p)["new"] for p in sweep
+        }
+    return figures
+
+
+def replay(  # type: ignore[no-untyped-def]  # numpy arrays
+    model: TaggerModel, zero_shot: bool, test: list[Example], proba, selected, costs, precision
+) -> dict[str, dict]:
+    """The page's layout and the key counts for every test product."""
+    facets = sorted({t.facet for t in model.tags})
+    shared = shared_forms(t.name for t in model.tags)
+    totals = {p: {"tp": 0, "ticked": 0, "true": 0, "corr": 0, "keys": 0, "one": 0} for p in Policy}
+    for i, example in enumerate(test):
+        cands = candidates(model, example.text, proba[i], selected[i], shared)
+        truth = set(example.tags)
+        for policy in Policy:
+            rows, _ = layout(cands, policy, precision, zero_shot, facets)
+            ticked = {r.candidate.tag for r in rows if r.ticked}
+            keys = review_keys(rows, truth, lambda tag: costs[tag])
+            t = totals[policy]
+            t["tp"] += len(ticked & truth)
+            t["ticked"] += len(ticked)
+            t["true"] += len(truth)
+            t["corr"] += corrections(rows, truth)
+            t["keys"] += keys
+            t["one"] += keys == 1
+    n = max(len(test), 1)
+    return {
+        p.value: {
+            "pretick_precision": round(t["tp"] / t["ticked"], 4) if t["ticked"] else None,
+            "pretick_recall": round(t["tp"] / max(t["true"], 1), 4),
+            "preticked_per_product": round(t["ticked"] / n, 3),
+            "corrections_per_product": round(t["corr"] / n, 3),
+            "keys_per_product": round(t["keys"] / n, 3),
+            "one_key_share": round(t["one"] / n, 4),
+        }
+        for p, t in totals.items()
+    }
+
+
+def run(
+    path: Path,
+    budgets: list[int | None],
+    limit: int | None,
+    precision: float,
+    sweep: list[float],
+    write: Callable[[dict], None] = lambda report: None,
+) -> dict:
+    train, test = holdout_split(load_examples(path), 0.8, seed=0)
+    n_test_all = len(test)
+    if limit:
+        test = test[:limit]
+    vocab = sorted({t for e in train + test for t in e.tags})
+    costs = search_costs([(key, TagSpec.from_key(key).name) for key in vocab])
+    results: list[dict] = []
+    report = {
+        "data": path.name,
+        "n_train": len(train),
+        "n_test": len(test),
+        "n_test_split": n_test_all,
+        "precision_target": precision,
+        "machine": machine(),
+        "budgets": results,
+    }
+    for budget in budgets:
+        started = time.monotonic()
+        print(f"{path.name}: budget {budget if budget is not None else 'all'}", flush=True)
+        model, zero_shot = build_model(train, budget)
+        figures = measure(model, zero_shot, test, costs, precision, sweep)
+        labels = len(train) if budget is None else budget
+        results.append(
+            {"labels": labels, **figures, "seconds": round(time.monotonic() - started, 1)}
+        )
+        print(json.dumps(results[-1]), flush=True)
+        write(report)  # after each budget: a long run leaves what it measured
+    return report
+
+
+def doc_table(reports: list[dict]) -> str:
+    lines = [
+        "| data | labels | policy | pre-tick precision | pre-tick recall | pre-ticked "
+        "| corrections | keys/product | one-key share |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in reports:
+        for b in r["budgets"]:
+            for policy in ("old", "new"):
+                m = b[policy]
+                p = m["pretick_precision"]
+                lines.append(
+                    f"| {r['data'].split('.')[0]} | {b['labels']} | {policy} | "
+                    f"{'–' if p is None else f'{p:.3f}'} | {m['pretick_recall']:.3f} | "
+                    f"{m['preticked_per_product']:.2f} | {m['corrections_per_product']:.2f} | "
+                    f"{m['keys_per_product']:.2f} | {m['one_key_share']:.3f} |"
+                )
+    return "\n".join(lines)
+
+
+def sweep_table(reports: list[dict]) -> str:
+    lines = [
+        "| data | labels | target | pre-tick precision | pre-tick recall | keys/product "
+        "| one-key share |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in reports:
+        for b in r["budgets"]:
+            for target, m in b.get("sweep", {}).items():
+                p = m["pretick_precision"]
+                lines.append(
+                    f"| {r['data'].split('.')[0]} | {b['labels']} | {target} | "
+                    f"{'–' if p is None else f'{p:.3f}'} | {m['pretick_recall']:.3f} | "
+                    f"{m['keys_per_product']:.2f} | {m['one_key_share']:.3f} |"
+                )
+    return "\n".join(lines)
+
+
+def _unfinished(report: dict) -> list[str]:
+    """The budgets the report's command asked for that it has no figures for yet."""
+    words = report.get("command", "").split()
+    asked = words[words.index("--budgets") + 1].split(",") if "--budgets" in words else []
+    done = {str(b["labels"]) for b in report["budgets"]}
+    return [f"budget {b}" for b in asked if b != "all" and b not in done]
+
+
+def write_doc() -> None:
+    reports = [json.loads(p.read_text()) for p in sorted(OUT.glob("review_effort_*.json"))]
+    if not reports:
+        return
+    commands = "\n".join(f"    {r['command']}" for r in reports if "command" in r)
+    sizes = ", ".join(
+        f"{r['data'].split('.')[0]} {r['n_test']} of {r['n_test_split']} test products"
+        for r in reports
+    )
+    unfinished = [
+        f"{r['data'].split('.')[0]} {', '.join(missing)}"
+        for r in reports
+        for missing in [_unfinished(r)]
+        if missing
+    ]
+    if unfinished:
+        sizes += ". Not finished when this section was written (the runs go on writing "
+        sizes += "their JSON after each budget): " + "; ".join(unfinished)
+    body = f"""
+The keys a reviewer needs per product on the review page, today's pre-tick policy
+(`old`: every tag the model selects is ticked, number keys 1-9 only) against the
+new one (`new`, `training/ml/review_policy.py`: a trained model's candidates at or
+above their thresholds, one at most per single-valued facet, are ticked best first
+while the mean calibrated score of the ticked set, its expected precision, stays at
+or above `TAGGER_PRETICK_PRECISION` = {reports[0]["precision_target"]}; the
+zero-shot model ticks only tags whose name or alias the text spells out and that no
+other tag shares; the rest stay listed unticked; every listed tag has a key, 1-9
+then letters), in the same run on the same scores.
+
+Split: tagged products, `random.Random(0).shuffle`, first 80% train, rest test;
+budget N trains head mode on the first N training products (0: the zero-shot model
+the app starts with, every facet multi-valued). The page's own layout code
+(`training/ml/review_policy.py`, called by `annotation/views/review.py`) decides
+what is shown, ticked and keyed. Keys: a shown tag's key (1; a shown tag without a
+key: `/`, Shift+Tab back to it, Space), a tag not shown: `/` + the characters the
+autocomplete needs to put it first + Enter; then Enter to submit. Ticking a tag of
+a single-valued facet unticks its sibling, as the page does. One-key share: the
+products whose pre-ticked set is exactly right. Test products measured: {sizes}
+(the first ones of the shuffled test part, for time).
+
+{doc_table(reports)}
+
+The new policy at other precision targets (`--sweep`, trained budgets only):
+
+{sweep_table(reports)}
+
+Commands:
+
+{commands}
+    .venv/bin/python bench/review_effort.py --doc
+
+Machine: {reports[0]["machine"]}; shared with other jobs while measured.
+"""
+    write_section("Review effort", body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, help="a shared data set (.jsonl.gz)")
+    parser.add_argument("--budgets", default="0,100,1000,all")
+    parser.add_argument("--json", type=Path, help="where to write the figures")
+    parser.add_argument("--limit", type=int, default=None, help="test products measured")
+    parser.add_argument("--precision", type=float, default=DEFAULT_PRECISION)
+    parser.add_argument(
+        "--sweep", default="", help="other precision targets to measure, e.g. 0.8,0.85"
+    )
+    parser.add_argument("--doc", action="store_true", help="rewrite docs/benchmarks.md")
+    args = parser.parse_args()
+    if args.data is not None:
+        sweep = [float(p) for p in args.sweep.split(",") if p.strip()]
+        command = " ".join([".venv/bin/python bench/review_effort.py", *sys.argv[1:]])
+        out = args.json or OUT / f"review_effort_{args.data.name.split('.')[0]}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+
+        def write(report: dict) -> None:
+            report["command"] = command.replace(str(ROOT.parent), "..")
+            out.write_text(json.dumps(report, indent=2))
+
+        write(run(args.data, parse_budgets(args.budgets), args.limit, args.precision, sweep, write))
+        print(f"wrote {out}")
+    if args.doc:
+        write_doc()
+        print("rewrote the Review effort section of docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()

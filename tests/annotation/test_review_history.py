@@ -1,0 +1,107 @@
+"""Undo that keeps the reviewer's work (issue #13): the history of the last
+submits, reopening any of them, and the reopened page showing their own
+decisions instead of the model's pre-ticks."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from annotation.models import ProductTag
+from annotation.services.review import (
+    Decision,
+    recent_submissions,
+    submit_review,
+    submitted_decisions,
+    undo_submission,
+)
+from tests.annotation.ui_catalog import build_catalog
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_history_lists_the_last_ten_submits_newest_first(merchandiser: User) -> None:
+    catalog = build_catalog(products=12)
+    red = catalog.tags["red"]
+    for product in catalog.products:
+        submit_review(merchandiser, product, [Decision(red.pk, True)])
+
+    history = recent_submissions(merchandiser)
+
+    assert len(history) == 10
+    assert [h.product_id for h in history] == [p.pk for p in reversed(catalog.products)][:10]
+    assert all(h.approved == 1 and not h.undone for h in history)
+
+
+def test_an_earlier_submit_can_be_undone_and_its_decisions_read(merchandiser: User) -> None:
+    catalog = build_catalog(products=2)
+    first, second = catalog.products
+    red, wool = catalog.tags["red"], catalog.tags["wool"]
+    earlier = submit_review(merchandiser, first, [Decision(red.pk, False), Decision(wool.pk, True)])
+    submit_review(merchandiser, second, [Decision(red.pk, True)])
+
+    result = undo_submission(merchandiser, earlier.submission)
+
+    assert result is not None
+    assert result.product == first
+    assert not ProductTag.objects.filter(product=first).exists()
+    assert ProductTag.objects.filter(product=second).count() == 1
+    assert submitted_decisions(earlier.submission) == (first.pk, {red.pk: False, wool.pk: True})
+    assert recent_submissions(merchandiser)[1].undone
+    assert undo_submission(merchandiser, earlier.submission) is None  # once only
+
+
+def test_someone_elses_submit_cannot_be_undone(merchandiser: User, make_user) -> None:  # type: ignore[no-untyped-def]
+    catalog = build_catalog(products=1)
+    other = make_user("otto", "merchandiser")
+    theirs = submit_review(other, catalog.products[0], [Decision(catalog.tags["red"].pk, True)])
+
+    assert undo_submission(merchandiser, theirs.submission) is None
+
+
+def test_the_reopened_page_shows_the_reviewers_own_decisions(
+    client: Client, merchandiser: User
+) -> None:
+    catalog = build_catalog(products=2)
+    first = catalog.products[0]
+    red, cotton, wool, silk = (catalog.tags[n] for n in ("red", "cotton", "wool", "silk"))
+    client.force_login(merchandiser)
+    client.get(reverse("annotation:review"))
+    client.post(
+        reverse("annotation:review_submit"),
+        {"product": first.pk, "shown": [red.pk, cotton.pk, wool.pk], "tag": [red.pk, silk.pk]},
+        **HTMX,
+    )
+
+    # The page posts the product on screen (the next one), which goes back to the queue.
+    on_screen = catalog.products[1].pk
+    html = client.post(
+        reverse("annotation:review_undo"), {"product": on_screen}, **HTMX
+    ).content.decode()
+
+    assert "Reopened with your own decisions" in html
+    assert f'value="{red.pk}" id="tag-{red.pk}" data-facet="color" data-single data-key="1"' in html
+    assert (
+        f'id="tag-{red.pk}" data-facet="color" data-single data-key="1" aria-keyshortcuts="1" checked>'
+        in html
+    )
+    assert f'id="tag-{cotton.pk}" data-facet="material" data-key="2" aria-keyshortcuts="2">' in html
+    # silk was added through the search: it comes back in "Added by you", checked
+    assert f'id="tag-{silk.pk}" data-facet="material" checked>' in html
+    # the draft is used once: a reload shows the model's pre-ticks again
+    html = client.get(reverse("annotation:review")).content.decode()
+    assert "Reopened with your own decisions" not in html
+
+
+def test_a_malformed_submission_id_undoes_nothing(client: Client, merchandiser: User) -> None:
+    catalog = build_catalog(products=1)
+    submit_review(merchandiser, catalog.products[0], [Decision(catalog.tags["red"].pk, True)])
+    client.force_login(merchandiser)
+
+    html = client.post(
+        reverse("annotation:review_undo"), {"submission": "not-a-uuid"}, **HTMX
+    ).content.decode()
+
+    assert "Nothing to undo" in html
+    assert ProductTag.objects.filter(product=catalog.products[0]).exists()
