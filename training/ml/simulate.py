@@ -29,8 +29,8 @@ import numpy as np
 from .data import Example, tag_specs_from_examples
 from .lexical import LexicalFeaturizer
 from .metrics import binarize, multilabel_metrics
-from .names import NameVote
 from .model import TrainConfig, facet_groups, lexical_config_for, split_validation, train_tagger
+from .names import NameVote
 from .query import QueryContext, rank, resolve
 from .thresholds import decide, tune_thresholds
 from .types import ProgressFn, TagSpec, report
