@@ -7,6 +7,7 @@ such input into a "not a valid id" answer instead of an exception deep in a
 query."""
 
 import re
+import uuid
 from datetime import UTC, datetime
 
 from django.utils.dateparse import parse_datetime
@@ -27,6 +28,14 @@ def parse_id(text: object) -> int | None:
         return None
     value = int(text)
     return value if 0 < value <= MAX_ID else None
+
+
+def parse_uuid(text: str) -> uuid.UUID | None:
+    """A UUID in any of its usual spellings, or None (empty or malformed)."""
+    try:
+        return uuid.UUID(text) if text else None
+    except ValueError:
+        return None
 
 
 def has_control_characters(text: str, *, allow_breaks: bool = True) -> bool:

@@ -9,7 +9,6 @@ decides nothing (no tag shown, none checked) needs the "No tags apply" button.""
 
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -21,6 +20,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.errors import LeaseConflict, ReviewError
+from annotation.inputs import parse_uuid
 from annotation.models import Product, QueueEntry, ReviewEvent, Tag, TagGroup
 from annotation.services import active_model, queue
 from annotation.services import review as review_service
@@ -312,13 +312,6 @@ def skip(request: SignedInRequest) -> HttpResponse:
     return _next(request, status=_("Skipped %(title)s.") % {"title": product.title[:80]})
 
 
-def _submission(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
-
-
 @reviewer_required
 @require_POST
 def undo(request: SignedInRequest) -> HttpResponse:
@@ -326,7 +319,7 @@ def undo(request: SignedInRequest) -> HttpResponse:
     # undone one (leased to them again by the service) is what they see next.
     form = ProductActionForm(request.POST)
     raw = request.POST.get("submission", "")
-    submission = _submission(raw)
+    submission = parse_uuid(raw)
     if raw and submission is None:
         return _next(request, error=_("Nothing to undo."))
     if submission is not None:
