@@ -114,7 +114,9 @@ def _facet_mistakes(Y: np.ndarray, scores: np.ndarray, group: Sequence[int]) -> 
     probs /= probs.sum(axis=1, keepdims=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "some classes have few examples": expected
-        issues = find_label_issues(labels, probs)
+        # One process: cleanlab's default forks a pool, and a fork of a process
+        # whose torch/OpenMP threads are running deadlocks (seen in the test suite).
+        issues = find_label_issues(labels, probs, n_jobs=1)
         quality = get_label_quality_scores(labels, probs)
     best = probs.argmax(axis=1)
     keep = np.flatnonzero(issues & (best != labels))
