@@ -309,18 +309,6 @@ def test_product_level_measures_are_pinned_to_hand_computed_values() -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["least_confidence", "margin_min", "margin_mean", "entropy"])
-def test_modal_strategies_rank_as_the_hand_written_ones_did(name: str) -> None:
-    proba = np.random.default_rng(5).random((60, 6))
-    context = ctx(proba, np.full(6, 0.4), groups=[[0, 1, 2]])
-
-    modal = rank(name, context, 60, rng())
-    hand = rank(f"legacy_{name}", context, 60, rng())
-
-    # Random scores: no ties, so the orders agree whatever the tie-breaking.
-    assert modal.order.tolist() == hand.order.tolist()
-
-
 def test_ties_are_broken_by_the_callers_seed_and_the_global_rng_is_left_alone() -> None:
     ties = np.zeros(50)
     np.random.seed(123)
@@ -399,15 +387,19 @@ def test_the_rare_tag_search_counts_expected_positives_of_open_tags() -> None:
     assert rank("rare_search", context, 3, rng()).order.tolist() == [2, 1, 0]
 
 
-def test_the_default_gives_a_quarter_of_the_batch_to_the_rare_tag_search() -> None:
+def test_the_default_is_the_varied_long_tail_blend() -> None:
+    assert STRATEGIES["default"].name == "diverse_long_tail"
+    assert STRATEGIES["default"].diverse
+
+
+def test_diverse_rare_search_gives_a_quarter_of_the_batch_to_the_rare_tag_search() -> None:
     proba = np.random.default_rng(8).random((200, 6))
     counts = np.array([50, 40, 3, 2, 1, 0])
     embeddings = np.random.default_rng(9).random((200, 4))
     context = ctx(proba, np.full(6, 0.5), label_counts=counts, embeddings=embeddings)
 
-    ranking = rank("default", context, 20, rng())
+    ranking = rank("diverse_rare_search", context, 20, rng())
 
-    assert STRATEGIES["default"].name == "diverse_rare_search"
     assert len(set(ranking.order.tolist())) == 20
     assert ranking.reason.count(RARE_TAG) == round(RARE_SHARE * 20)
     assert ranking.reason.count(UNCERTAIN) == 20 - round(RARE_SHARE * 20)

@@ -10,7 +10,7 @@ from training.ml.simulate import prepare, simulate
 
 
 @pytest.mark.usefixtures("one_torch_thread")
-@pytest.mark.parametrize("strategy", ["default", "ranked_batch", "density_margin"])
+@pytest.mark.parametrize("strategy", ["default", "diverse_rare_search", "ranked_batch"])
 def test_a_seeded_simulation_repeats(tiny_bert: str, tmp_path: Path, strategy: str) -> None:
     cfg = config(tiny_bert, tmp_path, strategy=strategy, seed=5)
     data = prepare(examples(60, 7, "p"), examples(20, 8, "t"), cfg)
@@ -20,7 +20,7 @@ def test_a_seeded_simulation_repeats(tiny_bert: str, tmp_path: Path, strategy: s
     assert without_timing(first["curve"]) == without_timing(second["curve"])
     assert first["labeled_ids"] == second["labeled_ids"]
     assert first["resolved_strategy"] == (
-        "diverse_rare_search" if strategy == "default" else strategy
+        "diverse_long_tail" if strategy == "default" else strategy
     )
 
 

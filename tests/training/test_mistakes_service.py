@@ -133,7 +133,7 @@ def test_re_ranking_keeps_a_possible_mistake_where_it_is(colours: dict[str, Tag]
     after = QueueEntry.objects.get(product=done)
     assert after.reason == QueueEntry.Reason.POSSIBLE_MISTAKE  # not "overlap"
     assert after.priority == before.priority
-    assert QueueEntry.objects.get(product=waiting).strategy == "diverse_rare_search"
+    assert QueueEntry.objects.get(product=waiting).strategy == "diverse_long_tail"
 
 
 def test_send_back_leaves_open_entries_alone(colours: dict[str, Tag]) -> None:
