@@ -146,7 +146,8 @@ def _free_mistakes(Y: np.ndarray, scores: np.ndarray, free: np.ndarray) -> Mista
     probs = np.clip(scores[:, cols], _EPS, 1.0 - _EPS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        issues = np.asarray(find_multilabel_issues_per_class(labels, probs), dtype=bool)
+        # n_jobs=1 for the same reason as in _facet_mistakes: no forked pool.
+        issues = np.asarray(find_multilabel_issues_per_class(labels, probs, n_jobs=1), dtype=bool)
         quality = np.asarray(get_label_quality_scores_per_class(labels, probs))
     if quality.shape != issues.shape:  # (K, N) in some cleanlab versions
         quality = quality.T
