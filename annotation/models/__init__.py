@@ -1,5 +1,11 @@
 from annotation.models.catalog import ImportBatch, Product, Tag, TagGroup
-from annotation.models.integrations import ApiToken, Webhook, WebhookDelivery
+from annotation.models.integrations import (
+    ApiToken,
+    NotifiedTags,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
 from annotation.models.merges import TagMerge
 from annotation.models.outbox import OutboxMessage
 from annotation.models.preferences import UserPreference
@@ -10,6 +16,7 @@ from annotation.models.review import ProductTag, ReviewEvent, Suggestion
 __all__ = [
     "ApiToken",
     "ImportBatch",
+    "NotifiedTags",
     "OutboxMessage",
     "Product",
     "ProductTag",
@@ -23,4 +30,5 @@ __all__ = [
     "UserPreference",
     "Webhook",
     "WebhookDelivery",
+    "WebhookEvent",
 ]

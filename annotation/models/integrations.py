@@ -29,8 +29,26 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.scope}, {self.prefix}…)"
 
 
+class WebhookEvent(models.TextChoices):
+    """What a webhook can be told about (each hook picks its own: `Webhook.events`)."""
+
+    TAGS_CHANGED = "tags.changed", _("Tags changed (each product's approved tags)")
+    TAGS_APPROVED = "tags.approved", _("Tags approved")
+    TAGS_REMOVED = "tags.removed", _("Tags removed")
+    MODEL_PROMOTED = "model.promoted", _("Model promoted")
+    IMPORT_FINISHED = "import.finished", _("Import finished")
+
+
+def default_webhook_events() -> list[str]:
+    """What a hook registered without a choice hears: what every hook heard before
+    there were other events."""
+    return [WebhookEvent.TAGS_CHANGED.value]
+
+
 class Webhook(models.Model):
     url = models.URLField(max_length=2000)
+    # The event types this hook receives (values of WebhookEvent).
+    events = models.JSONField(default=default_webhook_events)
     secret = models.CharField(max_length=128)
     active = models.BooleanField(default=True)
     # Goes up whenever the URL changes: a delivery created for an earlier version
@@ -72,3 +90,16 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.webhook_id} ({self.status})"
+
+
+class NotifiedTags(models.Model):
+    """A product's approved tags as the last `tags.approved` / `tags.removed`
+    notification knew them: the next one tells what was added and taken away since."""
+
+    product = models.OneToOneField(
+        "annotation.Product", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    tags = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {len(self.tags)} tags"
