@@ -260,11 +260,6 @@ def test_the_language_is_kept_across_logins(
         context.close()
 
 
-@pytest.mark.xfail(
-    reason="the review panel prints the raw strategy name; its template (owned by the "
-    "review-page redesign) should show entry.strategy|strategy_label",
-    strict=False,
-)
 def test_the_review_page_names_the_queue_strategy_in_chinese(
     page: Page, live_server: object, merchandiser: User
 ) -> None:
@@ -275,7 +270,9 @@ def test_the_review_page_names_the_queue_strategy_in_chinese(
     choose_chinese(page)
     page.goto(f"{base}/review/")
 
-    expect(page.locator(".why")).not_to_contain_text("uncertainty")
+    why = page.locator(".why")
+    expect(why).not_to_contain_text("uncertainty")
+    expect(why).to_contain_text("最不确定的优先")
 
 
 # -- long unbroken text ---------------------------------------------------------------------
