@@ -158,19 +158,22 @@ def row_key(line: str) -> tuple[int, str, str]:
     return order.get(cells[0], 9), short.get(cells[1], cells[1]), cells[2]
 
 
-def recorded(doc_text: str) -> tuple[list[str], list[str]]:
+def recorded(doc_text: str) -> tuple[list[str], list[str], str]:
     """The table rows and commands the section shows now, so that a run whose JSON
-    is gone (bench/out is not committed) keeps its row until it is measured again."""
+    is gone (bench/out is not committed) keeps its row until it is measured again,
+    and its written conclusions (from its first `### ` heading on), kept as they are."""
     match = re.search(rf"^## {re.escape(TITLE)}\n(.*?)(?=^## |\Z)", doc_text, re.M | re.S)
     if not match:
-        return [], []
+        return [], [], ""
+    notes = re.search(r"^### .*", match.group(1), re.M | re.S)
     rows = [
         line
         for line in match.group(1).splitlines()
         if line.startswith("| ") and line.split("|")[1].strip() in DATASETS
     ]
     commands = re.search(r"^Commands: (.*?) \(one JSON", match.group(1), re.M | re.S)
-    return rows, re.findall(r"`([^`]+)`", commands.group(1)) if commands else []
+    found = re.findall(r"`([^`]+)`", commands.group(1)) if commands else []
+    return rows, found, notes.group(0).strip() if notes else ""
 
 
 def table(results: list[dict], kept: Sequence[str] = ()) -> str:
@@ -207,7 +210,7 @@ def render() -> None:
     results = [json.loads(p.read_text()) for p in sorted(RUNS.glob("*.json"))]
     if not results:
         return
-    kept, kept_commands = recorded(DOC.read_text(encoding="utf-8") if DOC.exists() else "")
+    kept, kept_commands, notes = recorded(DOC.read_text(encoding="utf-8") if DOC.exists() else "")
     commands = sorted({r["command"] for r in results} | set(kept_commands))
     body = f"""
 The same split, metrics and in-run baseline as "Model quality", per encoder
@@ -222,8 +225,10 @@ Commands: {", ".join(f"`{c}`" for c in commands)} (one JSON per run in `bench/ou
 Machine: {results[-1]["machine"]}; shared with other jobs while measured, so seconds are upper bounds.
 
 {speed_table()}
+
+{notes}
 """
-    write_section(TITLE, body)
+    write_section(TITLE, re.sub(r"\n{3,}", "\n\n", body), DOC)
 
 
 def main() -> None:

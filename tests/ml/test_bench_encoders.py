@@ -82,9 +82,11 @@ def test_a_rerun_replaces_its_row_and_rows_without_runs_are_kept(encoders) -> No
         f"# Benchmarks\n\n## {encoders.TITLE}\n\ntext\n\n"
         + "\n".join([*encoders.HEADER, old, other])
         + "\n\nCommands: `python bench/encoders.py --a`, `python bench/encoders.py --b` "
-        "(one JSON per run in `bench/out/encoders/`).\n\n## Next\n"
+        "(one JSON per run in `bench/out/encoders/`).\n\n"
+        "### Default mode per device\n\nHead on the CPU.\n\n## Next\n"
     )
-    kept, commands = encoders.recorded(doc)
+    kept, commands, notes = encoders.recorded(doc)
+    assert notes == "### Default mode per device\n\nHead on the CPU."
     assert kept == [old, other]
     assert commands == ["python bench/encoders.py --a", "python bench/encoders.py --b"]
 
@@ -99,3 +101,35 @@ def test_a_rerun_replaces_its_row_and_rows_without_runs_are_kept(encoders) -> No
         encoders.row(runs[1]),
     ]
     assert "| head (int8) |" in lines[2]
+
+
+def test_render_keeps_earlier_rows_commands_and_conclusions(
+    encoders, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import json
+
+    earlier = encoders.row(result("en_flipkart_1k", "e5", "full", 0.4))
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(
+        f"# Benchmarks\n\n## {encoders.TITLE}\n\nold text\n\n"
+        + "\n".join([*encoders.HEADER, earlier])
+        + "\n\nCommands: `python bench/encoders.py --old` (one JSON per run).\n\n"
+        "### Default mode per device\n\nHead on the CPU.\n\n## Other\n\nuntouched\n",
+        encoding="utf-8",
+    )
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    new = result("zh_openbg_taobao", "e5", "head", 0.6)
+    new.update(command="python bench/encoders.py --new", machine="2-core CPU")
+    (runs / "zh-head-e5.json").write_text(json.dumps(new))
+    monkeypatch.setattr(encoders, "DOC", doc)
+    monkeypatch.setattr(encoders, "RUNS", runs)
+    monkeypatch.setattr(encoders, "SPEED", tmp_path / "no-speed.json")
+
+    encoders.render()
+    text = doc.read_text(encoding="utf-8")
+    assert earlier in text
+    assert encoders.row(new) in text
+    assert "`python bench/encoders.py --new`, `python bench/encoders.py --old`" in text
+    assert "### Default mode per device\n\nHead on the CPU.\n\n## Other\n\nuntouched\n" in text
+    assert "old text" not in text
