@@ -20,11 +20,13 @@ every bench/out/review_effort_*.json.
 
 import argparse
 import json
+import pickle
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,18 +40,20 @@ from training.ml.review_policy import (  # noqa: E402
     DEFAULT_PRECISION,
     Candidate,
     Policy,
+    bar_pool,
     corrections,
     layout,
     names_tag,
+    precision_bar,
     review_keys,
     search_costs,
     shared_forms,
+    stored,
 )
 from training.ml.types import TagSpec  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 CACHE = OUT / "cache"
-MIN_SCORE = 0.05  # the lowest score a Suggestion row is stored for (model.predict)
 
 
 def parse_budgets(text: str) -> list[int | None]:
@@ -74,11 +78,56 @@ def build_model(train: list[Example], budget: int | None) -> tuple[TaggerModel, 
     return model, False
 
 
-def candidates(model: TaggerModel, text: str, proba, selected, shared: set[str]) -> list[Candidate]:  # type: ignore[no-untyped-def]  # numpy rows
+@dataclass
+class Scored:
+    """A budget's model's scores of the test products: all the replay needs."""
+
+    tags: list[TagSpec]
+    thresholds: Any  # (T,) numpy
+    proba: Any  # (n, T) calibrated scores
+    selected: Any  # (n, T) the model's own decisions
+    zero_shot: bool
+
+
+def score(model: TaggerModel, zero_shot: bool, test: list[Example]) -> Scored:
+    proba = model.predict_proba([e.text for e in test])
+    return Scored(list(model.tags), model.thresholds, proba, model.decide(proba), zero_shot)
+
+
+def scored(
+    train: list[Example], test: list[Example], budget: int | None, cache: Path | None, name: str
+) -> Scored:
+    """The budget's scores, trained and scored here or read from `cache` (a
+    folder `--scores` names: the scores of an earlier run with the same data,
+    budget and test products, so that a change to the page's rules replays
+    without retraining)."""
+    path = None
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        label = "all" if budget is None else budget
+        path = cache / f"{name}_{label}_{len(test)}.pkl"
+        if path.exists():
+            with path.open("rb") as f:
+                cached: Scored = pickle.load(f)  # our own file
+            return cached
+    model, zero_shot = build_model(train, budget)
+    out = score(model, zero_shot, test)
+    if path is not None:
+        with path.open("wb") as f:
+            pickle.dump(out, f)
+    return out
+
+
+def candidates(model: Scored, text: str, proba, selected, shared: set[str]) -> list[Candidate]:  # type: ignore[no-untyped-def]  # numpy rows
     out = []
+    spans = (
+        {j: alias_spans(text, tag) for j, tag in enumerate(model.tags)} if model.zero_shot else {}
+    )
+    every = [span for found in spans.values() for span in found]
+    keep = stored([t.facet for t in model.tags], [float(v) for v in proba], list(selected))
     for j, tag in enumerate(model.tags):
         score = float(proba[j])
-        if score < MIN_SCORE and not selected[j]:
+        if not keep[j]:
             continue
         out.append(
             Candidate(
@@ -88,24 +137,21 @@ def candidates(model: TaggerModel, text: str, proba, selected, shared: set[str])
                 score=score,
                 selected=bool(selected[j]),
                 threshold=float(model.thresholds[j]),
-                named=names_tag(text, alias_spans(text, tag), shared),
+                named=model.zero_shot and names_tag(text, spans[j], shared, every),
             )
         )
     return out
 
 
 def measure(
-    model: TaggerModel,
-    zero_shot: bool,
+    model: Scored,
     test: list[Example],
     costs: dict[str, int],
     precision: float,
     sweep: list[float],
 ) -> dict[str, dict]:
     """Old and new policy; with `sweep`, the new one at other precision targets too."""
-    texts = [e.text for e in test]
-    proba = model.predict_proba(texts)
-    selected = model.decide(proba)
+    zero_shot, proba, selected = model.zero_shot, model.proba, model.selected
     figures = replay(model, zero_shot, test, proba, selected, costs, precision)
     if sweep and not zero_shot:
         figures["sweep"] = {
@@ -115,17 +161,21 @@ def measure(
 
 
 def replay(  # type: ignore[no-untyped-def]  # numpy arrays
-    model: TaggerModel, zero_shot: bool, test: list[Example], proba, selected, costs, precision
+    model: Scored, zero_shot: bool, test: list[Example], proba, selected, costs, precision
 ) -> dict[str, dict]:
     """The page's layout and the key counts for every test product."""
     facets = sorted({t.facet for t in model.tags})
     shared = shared_forms(t.name for t in model.tags)
-    totals = {p: {"tp": 0, "ticked": 0, "true": 0, "corr": 0, "keys": 0, "one": 0} for p in Policy}
-    for i, example in enumerate(test):
-        cands = candidates(model, example.text, proba[i], selected[i], shared)
+    totals = {p: {"tp": 0, "ticked": 0, "true": 0, "corr": 0, "keys": 0, "one": 0, "rows": 0} for p in Policy}
+    every = [candidates(model, e.text, proba[i], selected[i], shared) for i, e in enumerate(test)]
+    # The bar the page uses: from the scores of every product the version scored
+    # (here the test products; no labels), as annotation.services.review.layout does.
+    pool = bar_pool((i, c.facet, c.single_valued, c.score or 0.0) for i, cs in enumerate(every) for c in cs)  # fmt: skip
+    bar = None if zero_shot else precision_bar(pool, precision)
+    for example, cands in zip(test, every, strict=True):
         truth = set(example.tags)
         for policy in Policy:
-            rows, _ = layout(cands, policy, precision, zero_shot, facets)
+            rows, _ = layout(cands, policy, precision, zero_shot, facets, bar)
             ticked = {r.candidate.tag for r in rows if r.ticked}
             keys = review_keys(rows, truth, lambda tag: costs[tag])
             t = totals[policy]
@@ -135,8 +185,9 @@ def replay(  # type: ignore[no-untyped-def]  # numpy arrays
             t["corr"] += corrections(rows, truth)
             t["keys"] += keys
             t["one"] += keys == 1
+            t["rows"] += len(rows)
     n = max(len(test), 1)
-    return {
+    figures = {
         p.value: {
             "pretick_precision": round(t["tp"] / t["ticked"], 4) if t["ticked"] else None,
             "pretick_recall": round(t["tp"] / max(t["true"], 1), 4),
@@ -144,9 +195,12 @@ def replay(  # type: ignore[no-untyped-def]  # numpy arrays
             "corrections_per_product": round(t["corr"] / n, 3),
             "keys_per_product": round(t["keys"] / n, 3),
             "one_key_share": round(t["one"] / n, 4),
+            "rows_per_product": round(t["rows"] / n, 2),
         }
         for p, t in totals.items()
     }
+    figures["new"]["bar"] = None if bar is None else round(bar, 4)
+    return figures
 
 
 def run(
@@ -156,6 +210,7 @@ def run(
     precision: float,
     sweep: list[float],
     write: Callable[[dict], None] = lambda report: None,
+    cache: Path | None = None,
 ) -> dict:
     train, test = holdout_split(load_examples(path), 0.8, seed=0)
     n_test_all = len(test)
@@ -176,8 +231,8 @@ def run(
     for budget in budgets:
         started = time.monotonic()
         print(f"{path.name}: budget {budget if budget is not None else 'all'}", flush=True)
-        model, zero_shot = build_model(train, budget)
-        figures = measure(model, zero_shot, test, costs, precision, sweep)
+        model = scored(train, test, budget, cache, path.name.split(".")[0])
+        figures = measure(model, test, costs, precision, sweep)
         labels = len(train) if budget is None else budget
         results.append(
             {"labels": labels, **figures, "seconds": round(time.monotonic() - started, 1)}
@@ -299,6 +354,12 @@ def main() -> None:
     parser.add_argument(
         "--sweep", default="", help="other precision targets to measure, e.g. 0.8,0.85"
     )
+    parser.add_argument(
+        "--scores",
+        type=Path,
+        default=None,
+        help="a folder that keeps each budget's test scores: a rerun replays them",
+    )
     parser.add_argument("--doc", action="store_true", help="rewrite docs/benchmarks.md")
     args = parser.parse_args()
     if args.data is not None:
@@ -311,7 +372,8 @@ def main() -> None:
             report["command"] = command.replace(str(ROOT.parent), "..")
             out.write_text(json.dumps(report, indent=2))
 
-        write(run(args.data, parse_budgets(args.budgets), args.limit, args.precision, sweep, write))
+        budgets = parse_budgets(args.budgets)
+        write(run(args.data, budgets, args.limit, args.precision, sweep, write, args.scores))
         print(f"wrote {out}")
     if args.doc:
         write_doc()

@@ -286,15 +286,22 @@ def test_low_scored_candidates_stay_off_the_page_and_out_of_the_decisions(
 ) -> None:
     catalog = build_catalog(products=1)
     product = catalog.products[0]
-    # silk: a second runner-up in material, after wool (0.3); blue scores too low
-    suggest(product, catalog.tags["silk"], catalog.version, 0.2)
-    suggest(product, catalog.tags["blue"], catalog.version, 0.05)
+    t = catalog.tags
+    # Material's runners-up after cotton (selected): wool 0.3, silk, linen, hemp,
+    # then jute, a fifth, which the page leaves off; blue is colour's runner-up.
+    suggest(product, t["silk"], catalog.version, 0.2)
+    suggest(product, t["blue"], catalog.version, 0.05)
+    for name, score in [("linen", 0.1), ("hemp", 0.08), ("jute", 0.06)]:
+        t[name] = TagFactory(group=catalog.material, name=name)
+        suggest(product, t[name], catalog.version, score)
 
     response = reviewer_client.get(reverse("annotation:review"))
 
     html = response.content.decode()
     shown = [t.tag_id for block in response.context["blocks"] for t in block.tags]
-    t = catalog.tags
-    assert shown == [t["red"].pk, t["cotton"].pk, t["wool"].pk, t["silk"].pk]
-    assert f'name="shown" value="{t["blue"].pk}"' not in html
+    assert shown == [
+        *(t["red"].pk, t["blue"].pk),
+        *(t[name].pk for name in ("cotton", "wool", "silk", "linen", "hemp")),
+    ]
+    assert f'name="shown" value="{t["jute"].pk}"' not in html
     assert "1 lower-scored candidate is not listed" in html

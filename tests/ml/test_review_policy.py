@@ -1,13 +1,18 @@
 """The review page's pre-tick and key rules on plain data (training.ml.review_policy)."""
 
 from training.ml.review_policy import (
+    STORED_PER_FACET,
     Candidate,
     Policy,
     Reason,
+    bar_pool,
     corrections,
     layout,
+    names_tag,
+    precision_bar,
     review_keys,
     search_costs,
+    stored,
 )
 
 
@@ -41,14 +46,46 @@ def test_new_policy_ticks_only_scores_above_the_precision_bar() -> None:
     assert [r.candidate.tag for r in rows] == ["material:cotton", "material:wool"]
 
 
-def test_the_ticked_set_keeps_its_expected_precision() -> None:
-    sure = [cand("a:x", 0.99), cand("b:x", 0.98), cand("c:x", 0.75)]
+def test_the_bar_is_the_lowest_whose_ticks_keep_the_expected_precision() -> None:
+    # Means best first: 0.99, 0.97, 0.94, 0.9025 (with 0.79), 0.842 (with 0.6).
+    pool = [0.99, 0.95, 0.88, 0.79, 0.6, 0.3]
 
-    rows, _ = layout(sure, Policy.NEW, precision=0.9)
-    assert ticked(rows) == {"a:x", "b:x", "c:x"}  # mean 0.907
+    assert precision_bar(pool, 0.9) == 0.79
+    assert precision_bar(pool, 0.95) == 0.95
+    # Nothing reaches it: a bar above every score; no pool: the target itself.
+    assert precision_bar([0.7, 0.6], 0.9) > 1.0
+    assert precision_bar([], 0.9) == 0.9
+    # Never below the key-optimal 0.5, whatever the target.
+    assert precision_bar(pool, 0.5) == 0.6
 
-    rows, _ = layout([*sure, cand("d:x", 0.6)], Policy.NEW, precision=0.9)
-    assert ticked(rows) == {"a:x", "b:x", "c:x"}  # with d the mean would be 0.83
+
+def test_the_pool_holds_one_score_per_single_valued_facet_and_product() -> None:
+    rows = [
+        (1, "color", True, 0.9),
+        (1, "color", True, 0.7),  # the facet's runner-up: never ticked
+        (2, "color", True, 0.8),
+        (1, "material", False, 0.6),
+        (1, "material", False, 0.55),
+        (1, "material", False, 0.2),  # under 0.5: never ticked
+    ]
+
+    assert sorted(bar_pool(rows)) == [0.55, 0.6, 0.8, 0.9]
+
+
+def test_a_trained_model_ticks_what_clears_the_versions_bar() -> None:
+    candidates = [cand("a:x", 0.99), cand("b:x", 0.8), cand("c:x", 0.7), cand("d:x", 0.45)]
+
+    rows, _ = layout(candidates, Policy.NEW, precision=0.9, bar=0.75)
+    assert ticked(rows) == {"a:x", "b:x"}
+    assert {r.candidate.tag: r.reason for r in rows}["b:x"] is Reason.ABOVE_BAR
+
+    # The bar never drops under 0.5, where a tick costs more keys than it saves.
+    rows, _ = layout(candidates, Policy.NEW, precision=0.9, bar=0.2)
+    assert ticked(rows) == {"a:x", "b:x", "c:x"}
+
+    # Without a version's bar, the target itself.
+    rows, _ = layout(candidates, Policy.NEW, precision=0.9)
+    assert ticked(rows) == {"a:x"}
 
 
 def test_a_tags_own_threshold_still_counts() -> None:
@@ -114,19 +151,73 @@ def test_every_shown_tag_gets_a_key_in_the_new_layout() -> None:
     assert "s" not in [r.key for r in layout([cand(f"f{i:02d}:t", 0.95) for i in range(33)])[0]]
 
 
-def test_low_scores_stay_off_the_page() -> None:
+def test_the_new_layout_shows_more_runners_up_while_keys_last() -> None:
     candidates = [
         cand("color:red", 0.6),
         cand("color:blue", 0.4),
         cand("color:green", 0.3),
         cand("color:pink", 0.2),
         cand("color:navy", 0.1),
+        cand("color:teal", 0.01),
+    ]
+
+    old, old_hidden = layout(candidates, Policy.OLD)
+    new, new_hidden = layout(candidates, Policy.NEW)
+
+    # Old: two runners-up scoring at least 0.15. New: four, whatever their scores.
+    assert [r.candidate.tag for r in old] == ["color:red", "color:blue", "color:green"]
+    assert old_hidden == 3
+    assert [r.candidate.tag for r in new][-1] == "color:navy"
+    assert new_hidden == 1
+
+
+def test_runners_up_give_way_so_that_every_shown_row_has_a_key() -> None:
+    # 20 facets: one sure tag and four runners-up each (100 candidates, 33 keys).
+    candidates = [
+        cand(f"f{f:02d}:{v}", score)
+        for f in range(20)
+        for v, score in [("a", 0.95), ("b", 0.3 - f / 100), ("c", 0.05), ("d", 0.04), ("e", 0.03)]
     ]
 
     rows, hidden = layout(candidates, Policy.NEW)
 
-    assert [r.candidate.tag for r in rows] == ["color:red", "color:blue", "color:green"]
-    assert hidden == 2
+    assert len(rows) == 33
+    assert hidden == 67
+    assert all(r.key is not None for r in rows)
+    # The best runners-up stay: the "b" of the first 13 facets.
+    assert {r.candidate.tag for r in rows if not r.ticked} == {f"f{f:02d}:b" for f in range(13)}
+
+
+def test_undecided_rows_get_keys_before_decided_ones() -> None:
+    decided = [cand(f"a{i:02d}:t", None, state="approved") for i in range(40)]
+    rows, _ = layout([*decided, cand("z:new", 0.95)], Policy.NEW)
+
+    assert {r.candidate.tag: r.key for r in rows}["z:new"] == "1"
+    assert sum(r.key is None for r in rows) == len(rows) - 33
+
+
+def test_a_name_inside_a_longer_name_is_not_evidence() -> None:
+    text = "Navy Blue shirt, blue buttons"
+    navy_blue, blue_in_it, blue_alone = (0, 9), (5, 9), (17, 21)
+
+    assert names_tag(text, [navy_blue], set(), [navy_blue, blue_in_it])
+    assert not names_tag(text, [blue_in_it], set(), [navy_blue, blue_in_it])
+    assert names_tag(text, [blue_in_it, blue_alone], set(), [navy_blue, blue_in_it, blue_alone])
+
+
+def test_each_facets_best_scores_are_stored_whatever_they_are() -> None:
+    facets = ["color"] * 7 + ["size"]
+    scores = [0.04, 0.03, 0.02, 0.01, 0.009, 0.008, 0.2, 0.001]
+    selected = [False] * 8
+
+    keep = stored(facets, scores, selected)
+
+    # color: 0.2 and the next STORED_PER_FACET - 1 best; size: its only score.
+    assert sum(keep[:7]) == STORED_PER_FACET
+    assert keep[6]
+    assert not keep[5]
+    assert keep[7]
+    assert stored(["a", "a"], [0.9, 0.01], [False, False]) == [True, STORED_PER_FACET > 1]
 
 
 def test_a_right_pre_tick_takes_one_key() -> None:

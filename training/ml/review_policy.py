@@ -8,14 +8,19 @@ reviewer sees. Two policies:
   threshold) is ticked; shown are the selected and decided tags plus the best two
   runners-up per facet; only the first nine rows get a number key.
 - NEW: a tag is ticked only when it is likely right. With a trained model,
-  whose scores are calibrated probabilities, the candidates at or above their
-  own thresholds (in a single-valued facet only its best one, so the facet may
-  stay empty) are ticked best first for as long as the mean score of the ticked
-  set, its expected precision, stays at or above the precision target. A zero-shot model has no labels to calibrate on, so it
-  ticks only tags whose name or an alias the text spells out, and not a name that
-  several tags share (`names_tag`). The model's other
-  selections stay on the page unticked, ordered by score, and every shown row gets
-  a key: 1-9, then the letters that no other shortcut uses.
+  whose scores are calibrated probabilities p, a candidate at or above its own
+  threshold (in a single-valued facet only its best one, so the facet may stay
+  empty) is ticked when p clears one bar. Ticking costs an expected 1 - p keys
+  (its untick) and not ticking p keys (its tick), so the key-optimal bar is 0.5;
+  the precision target raises it: `precision_bar` picks the lowest bar at which
+  the candidates above it, over the version's scored products, have a mean
+  calibrated score (their expected precision) at or above the target. Without
+  such a pool the bar is the target itself. A zero-shot model has no labels to
+  calibrate on, so it ticks only tags whose name or an alias the text spells
+  out, and not a name that several tags share (`names_tag`). The model's other
+  selections and the best few runners-up per facet stay on the page unticked,
+  ordered by score, and every shown row gets a key: 1-9, then the letters that
+  no other shortcut uses (runners-up give way when keys run out).
 
 `review_keys` counts the keys a reviewer needs to turn the pre-ticked set into
 the true one: a shown tag's key, else `/` plus the characters the autocomplete
@@ -33,10 +38,43 @@ NUMBER_KEYS = "123456789"
 LETTER_KEYS = "abcdefghijklmnopqrtvwxyz"
 ALL_KEYS = NUMBER_KEYS + LETTER_KEYS
 DEFAULT_PRECISION = 0.9
+# Below this a tick costs more keys on average than it saves (see above).
+KEY_OPTIMAL_BAR = 0.5
 # Undecided candidates below the model's own selection shown per facet, and the
 # lowest score worth showing; the rest are reachable through the search.
 RUNNERS_UP_PER_FACET = 2
 RUNNER_UP_MIN_SCORE = 0.15
+# The new layout shows more runners-up (a right tag among them takes one key,
+# where the search takes four or five), as long as every shown row keeps a key:
+# the lowest-scoring runners-up give way first.
+NEW_RUNNERS_UP_PER_FACET = 4
+NEW_RUNNER_UP_MIN_SCORE = 0.0
+
+
+# Which of a product's scores are stored as suggestions (training.services.scoring,
+# replayed by the bench): every score at least STORED_MIN_SCORE, every selected
+# tag, and each facet's best STORED_PER_FACET whatever their scores, so the page
+# can offer a facet's likeliest tags under keys even when a young model's
+# calibrated scores are all low.
+STORED_MIN_SCORE = 0.05
+STORED_PER_FACET = NEW_RUNNERS_UP_PER_FACET + 1
+
+
+def stored(facets: Sequence[str], scores: Sequence[float], selected: Sequence[bool]) -> list[bool]:
+    """Per score of one product (facets[i], scores[i], selected[i]): whether it is
+    stored. The product's best score always is."""
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    seen: dict[str, int] = {}
+    keep = [False] * len(scores)
+    for rank, i in enumerate(order):
+        seen[facets[i]] = seen.get(facets[i], 0) + 1
+        keep[i] = (
+            rank == 0
+            or scores[i] >= STORED_MIN_SCORE
+            or bool(selected[i])
+            or seen[facets[i]] <= STORED_PER_FACET
+        )
+    return keep
 
 
 class Policy(StrEnum):
@@ -85,32 +123,69 @@ def shared_forms(names: Iterable[str]) -> set[str]:
     return shared
 
 
-def names_tag(text: str, spans: Iterable[tuple[int, int]], shared: set[str]) -> bool:
+def names_tag(
+    text: str,
+    spans: Iterable[tuple[int, int]],
+    shared: set[str],
+    others: Iterable[tuple[int, int]] = (),
+) -> bool:
     """Whether the name matches `spans` of `text` name the tag unambiguously: a
     match that is also another tag's name ("女" for both 适用性别 and 适用对象)
-    does not say which tag is meant."""
-    return any(end > start and text[start:end].casefold() not in shared for start, end in spans)
+    does not say which tag is meant, and one inside a longer match of another
+    tag (`others`: every tag's matches) is part of that name ("Blue" in "Navy
+    Blue")."""
+    longer = [(s, e) for s, e in others if e > s]
+    return any(
+        end > start
+        and text[start:end].casefold() not in shared
+        and not any(s <= start and end <= e and e - s > end - start for s, e in longer)
+        for start, end in spans
+    )
 
 
-def _likely(candidate: Candidate, zero_shot: bool) -> Reason | None:
-    """Whether one undecided candidate may be ticked under the new rule, facets
-    and the precision target aside."""
+def _likely(candidate: Candidate, zero_shot: bool, bar: float) -> Reason | None:
+    """Whether one undecided candidate may be ticked under the new rule, the
+    facet's other candidates aside."""
     if candidate.score is None:
         return None
     if zero_shot:
         return Reason.NAMED if candidate.named else None
     threshold = candidate.threshold if candidate.threshold is not None else 0.5
-    return Reason.ABOVE_BAR if candidate.score >= threshold else None
+    return Reason.ABOVE_BAR if candidate.score >= max(threshold, bar) else None
 
 
-def _within_precision(scored: list[float], precision: float) -> int:
-    """How many of the scores, best first, keep their mean at or above `precision`."""
-    total = 0.0
-    for n, score in enumerate(sorted(scored, reverse=True), start=1):
-        if (total + score) / n < precision:
-            return n - 1
+def bar_pool(rows: Iterable[tuple[object, str, bool, float]]) -> list[float]:
+    """The scores the new rule could tick, from (product, facet, single-valued,
+    calibrated score) rows of many products: each product's best score in each
+    single-valued facet, every multi-valued score; those under KEY_OPTIMAL_BAR
+    are left out (never ticked)."""
+    best: dict[tuple[object, str], float] = {}
+    pool: list[float] = []
+    for product, facet, single_valued, score in rows:
+        if score < KEY_OPTIMAL_BAR:
+            continue
+        if single_valued:
+            key = (product, facet)
+            best[key] = max(best.get(key, 0.0), score)
+        else:
+            pool.append(score)
+    return pool + list(best.values())
+
+
+def precision_bar(pool: Iterable[float], precision: float) -> float:
+    """The lowest bar (at least KEY_OPTIMAL_BAR) at which the pool's scores at or
+    above it have a mean, their expected precision when the scores are
+    calibrated, of at least `precision`; `precision` itself for an empty pool,
+    and above every score (nothing ticked) when even the best miss it."""
+    scores = sorted((s for s in pool if s >= KEY_OPTIMAL_BAR), reverse=True)
+    if not scores:
+        return max(precision, KEY_OPTIMAL_BAR)
+    bar, total = 1.0 + 1e-9, 0.0
+    for n, score in enumerate(scores, start=1):
         total += score
-    return len(scored)
+        if total / n >= precision:
+            bar = score
+    return bar
 
 
 def _order(candidates: Iterable[Candidate], facet_order: Sequence[str] | None) -> list[Candidate]:
@@ -125,7 +200,9 @@ def _order(candidates: Iterable[Candidate], facet_order: Sequence[str] | None) -
     )
 
 
-def _ticks(items: Sequence[Candidate], policy: Policy, zero_shot: bool) -> list[Reason | None]:
+def _ticks(
+    items: Sequence[Candidate], policy: Policy, zero_shot: bool, bar: float
+) -> list[Reason | None]:
     """Per candidate of one facet (best score first), why it is ticked (None: not)."""
     reasons: list[Reason | None] = []
     for c in items:
@@ -136,7 +213,7 @@ def _ticks(items: Sequence[Candidate], policy: Policy, zero_shot: bool) -> list[
         elif policy is Policy.OLD:
             reasons.append(Reason.SELECTED if c.selected else None)
         else:
-            reasons.append(_likely(c, zero_shot))
+            reasons.append(_likely(c, zero_shot, bar))
     if policy is Policy.NEW and items and items[0].single_valued:
         # One at most: a person's approval wins, else the best candidate that clears.
         keep = next((i for i, r in enumerate(reasons) if r is Reason.APPROVED), None)
@@ -146,39 +223,42 @@ def _ticks(items: Sequence[Candidate], policy: Policy, zero_shot: bool) -> list[
     return reasons
 
 
-def _shown(items: Sequence[Candidate], reasons: Sequence[Reason | None]) -> list[bool]:
-    """Every ticked, selected or decided candidate, plus the best few runners-up."""
-    shown, runners_up = [], 0
+def _shown(
+    items: Sequence[Candidate], reasons: Sequence[Reason | None], policy: Policy
+) -> list[bool | float]:
+    """Per candidate of one facet: True for every ticked, selected or decided
+    one; a runner-up's score for the best few runners-up (shown while there are
+    keys for them); False for the rest."""
+    per_facet, min_score = (
+        (RUNNERS_UP_PER_FACET, RUNNER_UP_MIN_SCORE)
+        if policy is Policy.OLD
+        else (NEW_RUNNERS_UP_PER_FACET, NEW_RUNNER_UP_MIN_SCORE)
+    )
+    shown: list[bool | float] = []
+    runners_up = 0
     for c, reason in zip(items, reasons, strict=True):
         if reason is not None or c.selected or c.state is not None:
             shown.append(True)
-        elif (
-            runners_up < RUNNERS_UP_PER_FACET
-            and c.score is not None
-            and c.score >= RUNNER_UP_MIN_SCORE
-        ):
-            shown.append(True)
+        elif runners_up < per_facet and c.score is not None and c.score >= min_score:
+            shown.append(c.score)
             runners_up += 1
         else:
             shown.append(False)
     return shown
 
 
-def _keep_precision(
-    facets: Sequence[Sequence[Candidate]], reasons: list[list[Reason | None]], precision: float
-) -> None:
-    """Untick the model's candidates, lowest score first, until the ticked set's
-    expected precision (its mean calibrated score) reaches `precision`."""
-    ticked = [
-        (c.score or 0.0, f, i)
-        for f, (items, facet_reasons) in enumerate(zip(facets, reasons, strict=True))
-        for i, (c, reason) in enumerate(zip(items, facet_reasons, strict=True))
-        if reason is Reason.ABOVE_BAR
-    ]
-    ticked.sort(key=lambda t: -t[0])
-    keep = _within_precision([score for score, _, _ in ticked], precision)
-    for _, f, i in ticked[keep:]:
-        reasons[f][i] = None
+def _fit_to_keys(shown: list[list[bool | float]], keys: int) -> None:
+    """Hide the lowest-scoring runners-up until every shown row has a key (rows
+    that must show stay, even beyond the keys)."""
+    must = sum(v is True for facet in shown for v in facet)
+    runners = sorted(
+        ((v, f, i) for f, facet in enumerate(shown) for i, v in enumerate(facet)
+         if v is not True and v is not False),
+        key=lambda t: -float(t[0]),
+    )  # fmt: skip
+    room = max(keys - must, 0)
+    for _, f, i in runners[room:]:
+        shown[f][i] = False
 
 
 def layout(
@@ -187,30 +267,45 @@ def layout(
     precision: float = DEFAULT_PRECISION,
     zero_shot: bool = False,
     facet_order: Sequence[str] | None = None,
+    bar: float | None = None,
 ) -> tuple[list[Row], int]:
     """(the rows the page shows, in page order, with tick, reason and key; how many
     candidates were left off). Facets come in `facet_order` (default: by name),
-    tags inside a facet by score, best first."""
+    tags inside a facet by score, best first. `bar`: the new rule's bar for a
+    trained model's calibrated scores (precision_bar over the version's scored
+    products); None: `precision` itself."""
     ordered = _order(candidates, facet_order)
     facets: list[list[Candidate]] = []
     for c in ordered:
         if not facets or facets[-1][0].facet != c.facet:
             facets.append([])
         facets[-1].append(c)
-    reasons = [_ticks(items, policy, zero_shot) for items in facets]
-    if policy is Policy.NEW and not zero_shot:
-        _keep_precision(facets, reasons, precision)
+    bar = max(precision if bar is None else bar, KEY_OPTIMAL_BAR)
+    reasons = [_ticks(items, policy, zero_shot, bar) for items in facets]
+    keys = NUMBER_KEYS if policy is Policy.OLD else ALL_KEYS
+    shown = [_shown(items, r, policy) for items, r in zip(facets, reasons, strict=True)]
+    if policy is Policy.NEW:
+        _fit_to_keys(shown, len(keys))
     rows: list[Row] = []
     hidden = 0
-    for items, facet_reasons in zip(facets, reasons, strict=True):
-        shown = _shown(items, facet_reasons)
-        for c, reason, visible in zip(items, facet_reasons, shown, strict=True):
-            if visible:
+    for items, facet_reasons, facet_shown in zip(facets, reasons, shown, strict=True):
+        for c, reason, visible in zip(items, facet_reasons, facet_shown, strict=True):
+            if visible is not False:
                 rows.append(Row(c, reason is not None, reason, None))
             else:
                 hidden += 1
-    keys = NUMBER_KEYS if policy is Policy.OLD else ALL_KEYS
-    return [replace(r, key=keys[i] if i < len(keys) else None) for i, r in enumerate(rows)], hidden
+    return _keyed(rows, keys, policy), hidden
+
+
+def _keyed(rows: list[Row], keys: str, policy: Policy) -> list[Row]:
+    """Keys in page order; when the new layout has more rows than keys (many
+    tags decided before), the undecided rows, which need the reviewer's eye,
+    get keys first."""
+    order = list(range(len(rows)))
+    if policy is Policy.NEW and len(rows) > len(keys):
+        order.sort(key=lambda i: rows[i].candidate.state is not None)
+    key_of = {i: keys[n] for n, i in enumerate(order[: len(keys)])}
+    return [replace(r, key=key_of.get(i)) for i, r in enumerate(rows)]
 
 
 # -- the keys a review takes ---------------------------------------------------------

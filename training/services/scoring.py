@@ -8,15 +8,18 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from annotation.models import Product, Suggestion, Tag
 from training import jobs
+from training.ml.review_policy import stored
+from training.ml.types import TagSpec
 from training.models import ModelVersion
 from training.services.versions import ensure_zero_shot_version, load_model
 
 logger = logging.getLogger(__name__)
 
-# Scores below this are not stored (ranking reads a missing row as 0). The best
-# tag of each product is always stored, so "has a suggestion for this version"
-# means "was scored by it".
-MIN_STORED_SCORE = 0.05
+# Which scores are stored is review_policy.stored: those at least its
+# STORED_MIN_SCORE (ranking reads a missing row as 0), every selected tag, and
+# each facet's best few (the review page offers them under keys). The best tag of
+# each product is always stored, so "has a suggestion for this version" means
+# "was scored by it".
 
 
 def score_products(version: ModelVersion, product_ids: Sequence[int], chunk_size: int = 256) -> int:
@@ -43,12 +46,17 @@ def score_products(version: ModelVersion, product_ids: Sequence[int], chunk_size
         rows: list[Suggestion] = []
         for product, preds in zip(products, predictions, strict=True):
             best: dict[int, Suggestion] = {}
-            for rank, pred in enumerate(preds):
+            keep = stored(
+                [TagSpec.from_key(p.tag).facet for p in preds],
+                [p.score for p in preds],
+                [p.selected for p in preds],
+            )
+            for pred, kept in zip(preds, keep, strict=True):
                 tag_id = tag_ids.get(pred.tag)
                 if tag_id is None or tag_id in best:
                     # Sorted by score: a merged tag keeps its best-scoring source.
                     continue
-                if rank > 0 and pred.score < MIN_STORED_SCORE and not pred.selected:
+                if not kept:
                     continue
                 best[tag_id] = Suggestion(
                     product_id=product.pk,

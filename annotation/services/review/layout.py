@@ -5,13 +5,29 @@ code the review-effort bench replays too; this module feeds it the page's state.
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count
 from django.db.models.functions import Lower
 
-from annotation.models import Tag
+from annotation.models import Suggestion, Tag
 from annotation.services.active_model import ModelVersion
 from annotation.services.review.state import TagView
-from training.ml.review_policy import Candidate, Policy, Reason, layout, names_tag
+from training.ml.review_policy import (
+    KEY_OPTIMAL_BAR,
+    Candidate,
+    Policy,
+    Reason,
+    bar_pool,
+    layout,
+    names_tag,
+    precision_bar,
+)
+
+# The bar is read from at most this many of the version's suggestions scoring at
+# least KEY_OPTIMAL_BAR (the newest), and kept this long: a re-scoring under way
+# moves it a little, never per page view.
+BAR_SAMPLE = 50_000
+BAR_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -44,6 +60,30 @@ def pretick_precision() -> float:
     return float(getattr(settings, "TAGGER_PRETICK_PRECISION", 0.9))
 
 
+def pretick_bar(version: ModelVersion) -> float:
+    """The new rule's bar for a trained version (review_policy.precision_bar):
+    the lowest calibrated score at which the candidates above it, over the
+    products the version scored, are expected to be right at least
+    pretick_precision() of the time. No labels are read: the scores are
+    calibrated probabilities. Cached per version and target."""
+    precision = pretick_precision()
+    stamp = version.created_at.timestamp() if version.created_at else 0
+    key = f"tagger:pretick-bar:{version.pk}:{stamp}:{precision}"
+    bar = cache.get(key)
+    if bar is None:
+        rows = (
+            Suggestion.objects.filter(model_version=version, score__gte=KEY_OPTIMAL_BAR)
+            .order_by("-id")
+            .values_list("product_id", "tag__group__name", "tag__group__multi_valued", "score")[
+                :BAR_SAMPLE
+            ]
+        )
+        pool = bar_pool((p, facet, not multi, score) for p, facet, multi, score in rows)
+        bar = precision_bar(pool, precision)
+        cache.set(key, bar, BAR_SECONDS)
+    return float(bar)
+
+
 def review_layout(
     text: str, views: list[TagView], version: ModelVersion | None, policy: Policy = Policy.NEW
 ) -> tuple[list[ShownTag], int]:
@@ -55,6 +95,10 @@ def review_layout(
     thresholds = version.thresholds if version is not None else {}
     zero_shot = version is not None and version.mode == "zero_shot"
     shared = _shared_names(text, views) if zero_shot else set()
+    # A zero-shot model's evidence is its name matches: every tag's, to find the
+    # ones inside a longer name.
+    every_match = [span for view in views for span in view.evidence] if zero_shot else []
+    bar = pretick_bar(version) if version is not None and not zero_shot else None
     by_key = {view.key: view for view in views}
     candidates = []
     for view in views:
@@ -67,12 +111,12 @@ def review_layout(
                 score=view.score,
                 selected=view.suggested,
                 threshold=float(threshold) if threshold is not None else None,
-                named=zero_shot and names_tag(text, view.evidence, shared),
+                named=zero_shot and names_tag(text, view.evidence, shared, every_match),
                 state=view.state,
             )
         )
     facet_order = list(dict.fromkeys(view.facet for view in views))
-    rows, hidden = layout(candidates, policy, pretick_precision(), zero_shot, facet_order)
+    rows, hidden = layout(candidates, policy, pretick_precision(), zero_shot, facet_order, bar)
     shown = [
         ShownTag(
             view=by_key[row.candidate.tag],
