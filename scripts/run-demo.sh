@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The embedded demo: SQLite + a filesystem broker under var/, a real Celery
-# worker (with beat) in the background and the web server in the foreground.
+# worker and the beat scheduler (its own process, as in production: one beat
+# whatever the number of workers) in the background, the web server in the
+# foreground.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TAGGER_DEMO="${TAGGER_DEMO:-true}"
@@ -13,15 +15,18 @@ $PY manage.py migrate --noinput
 $PY manage.py collectstatic --noinput -v 0
 $PY manage.py bootstrap_demo
 
-.venv/bin/celery -A tagger worker --beat --loglevel INFO --concurrency 2 \
-  --schedule var/celerybeat-schedule --logfile var/worker.log &
+.venv/bin/celery -A tagger worker --loglevel INFO --concurrency 2 --logfile var/worker.log &
 WORKER=$!
+.venv/bin/celery -A tagger beat --loglevel INFO --schedule var/celerybeat-schedule \
+  --logfile var/beat.log &
+BEAT=$!
 # SIGTERM starts Celery's warm shutdown: running tasks finish first. A training
 # run learns that the worker is stopping (tagger/celery.py) and ends cancelled
 # within seconds, so the worker exits by itself. Should anything still hold it
 # after a minute, a cold shutdown (SIGQUIT) cancels the tasks; nothing is
 # ever left running.
 stop_worker() {
+  kill -TERM "$BEAT" 2>/dev/null && { wait "$BEAT" 2>/dev/null || true; }
   kill -TERM "$WORKER" 2>/dev/null || return 0
   for _ in $(seq 60); do
     kill -0 "$WORKER" 2>/dev/null || { wait "$WORKER" 2>/dev/null || true; return 0; }
@@ -32,7 +37,7 @@ stop_worker() {
   wait "$WORKER" 2>/dev/null || true
 }
 trap stop_worker EXIT INT TERM
-echo "Celery worker started (pid $WORKER, log var/worker.log)"
+echo "Celery worker started (pid $WORKER, log var/worker.log); beat (pid $BEAT, log var/beat.log)"
 echo "Tagger is at http://$HOST:$PORT/"
-.venv/bin/gunicorn tagger.wsgi:application --bind "$HOST:$PORT" --workers 2 --threads 4 \
-  --access-logfile - --graceful-timeout 5
+.venv/bin/gunicorn -c python:tagger.gunicorn_conf tagger.wsgi:application \
+  --bind "$HOST:$PORT" --workers 2 --threads 4 --graceful-timeout 5

@@ -1,6 +1,6 @@
 """A Celery worker started the way scripts/run-demo.sh starts it (the prefork
-pool with two processes, beat embedded, the filesystem broker of the
-environment), whose model training never ends on its own: it reports progress
+pool with two processes, the filesystem broker of the environment; beat runs
+in a process of its own there), whose model training never ends on its own: it reports progress
 and honours should_stop, as the real training does between batches."""
 
 import os
@@ -41,14 +41,11 @@ def main() -> None:
     from training.ml import model
 
     model.train_tagger = endless_training
-    schedule = Path(os.environ["TAGGER_VAR_DIR"]) / "celerybeat-schedule"
     app.worker_main(
         [
             "worker",
-            "--beat",
             "--loglevel=INFO",
             "--concurrency=2",
-            f"--schedule={schedule}",
             "--without-mingle",
             "--without-gossip",
         ]
