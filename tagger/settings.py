@@ -285,6 +285,23 @@ TAGGER_OUTBOX_KEEP_DAYS = env_int("TAGGER_OUTBOX_KEEP_DAYS", 7)
 TAGGER_WORKER_NICE = env_int("TAGGER_WORKER_NICE", 10)
 # Training goes to the gpu queue only when GPU workers exist to consume it.
 TAGGER_GPU_QUEUE = env_str("TAGGER_GPU_QUEUE", "")
+# Scoring (the catalogue and its chunks: the encoder's work) goes to this queue
+# when set, so GPU workers that consume it encode; ranking stays on the default
+# queue. Like TAGGER_GPU_QUEUE it must be set where tasks are enqueued (web,
+# workers, beat, manage.py) and be consumed by some worker (docs/scaling.md).
+TAGGER_SCORE_QUEUE = env_str("TAGGER_SCORE_QUEUE", "")
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = (
+    {
+        name: {"queue": TAGGER_SCORE_QUEUE}
+        for name in ("training.tasks.score_catalog", "training.tasks.score_chunk")
+    }
+    if TAGGER_SCORE_QUEUE
+    else {}
+)
+# How long a command or page waiting on a worker asks the workers whether one
+# consumes its queue before saying that none does (Celery's inspect).
+TAGGER_WORKER_PING_SECONDS = env_float("TAGGER_WORKER_PING_SECONDS", 2.0)
 
 # The model.
 MODEL_DIR = Path(env_str("MODEL_DIR", str(VAR_DIR / "models")))

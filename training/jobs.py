@@ -17,13 +17,24 @@ from typing import Any
 from celery import Task, current_app
 from django.conf import settings
 
-from annotation.services import outbox
+from annotation.services import outbox, workers
 
 TRAIN_MODEL = "training.tasks.train_model"
 SCORE_CATALOG = "training.tasks.score_catalog"
 SCORE_CHUNK = "training.tasks.score_chunk"
 RANK_QUEUE = "training.tasks.rank_queue"
 REMEASURE_VERSIONS = "training.tasks.remeasure_versions"
+
+
+def training_queue() -> str:
+    """The queue a training run's task goes to (TAGGER_GPU_QUEUE, else the default)."""
+    return settings.TAGGER_GPU_QUEUE or workers.default_queue()
+
+
+def scoring_queue() -> str:
+    """The queue scoring goes to (TAGGER_SCORE_QUEUE through CELERY_TASK_ROUTES,
+    else the default)."""
+    return settings.TAGGER_SCORE_QUEUE or workers.default_queue()
 
 
 def task(name: str) -> Task[Any, Any]:
