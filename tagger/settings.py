@@ -235,6 +235,27 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # 3.1 for the `webhooks` section (the events Tagger sends, with their payloads).
+    "OAS_VERSION": "3.1.0",
+    # Separate request and response components (`ProductRequest` beside `Product`), so
+    # generated clients get write models without the read-only fields.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Tags per resource, readable operation ids and an example for every request
+    # and response: tagger/openapi.py.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tagger.openapi.postprocess",
+    ],
+    "WEBHOOKS": [
+        f"annotation.api.webhook_docs.{name}"
+        for name in (
+            "TAGS_CHANGED",
+            "TAGS_APPROVED",
+            "TAGS_REMOVED",
+            "MODEL_PROMOTED",
+            "IMPORT_FINISHED",
+        )
+    ],
     # Several models have a `status` or `mode`; name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
         "TagStatusEnum": "annotation.models.catalog.Tag.Status",

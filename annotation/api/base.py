@@ -216,14 +216,14 @@ class CursorOrPagePagination(BasePagination):
         )
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
-        link = {"type": "string", "nullable": True, "format": "uri"}
+        # OpenAPI 3.1 (JSON Schema): null is a type, `nullable` is no keyword.
+        link = {"type": ["string", "null"], "format": "uri"}
         return {
             "type": "object",
             "required": ["count", "next", "previous", "results"],
             "properties": {
                 "count": {
-                    "type": "integer",
-                    "nullable": True,
+                    "type": ["integer", "null"],
                     "description": "Total rows; only with ?page=",
                 },
                 "next": link,

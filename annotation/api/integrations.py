@@ -16,7 +16,7 @@ from annotation import roles
 from annotation.api.base import GenericApiView, ListApiView, validated
 from annotation.api.permissions import IsTaggerAdmin
 from annotation.errors import WebhookError
-from annotation.models import ApiToken, Webhook, WebhookDelivery
+from annotation.models import ApiToken, Webhook, WebhookDelivery, WebhookEvent
 from annotation.services import tokens, webhooks
 
 # -- tokens ---------------------------------------------------------------------------
@@ -130,10 +130,26 @@ class WebhookSerializer(serializers.ModelSerializer):
     created_by = serializers.CharField(
         source="created_by.username", default=None, allow_null=True, read_only=True
     )
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEvent.choices),
+        min_length=1,
+        max_length=len(WebhookEvent.values),
+        required=False,
+        help_text="The event types this hook receives; `tags.changed` alone by default. "
+        "Payloads: the schema's webhooks section",
+    )
 
     class Meta:
         model = Webhook
-        fields: ClassVar[list[str]] = ["id", "url", "active", "version", "created_by", "created_at"]
+        fields: ClassVar[list[str]] = [
+            "id",
+            "url",
+            "active",
+            "events",
+            "version",
+            "created_by",
+            "created_at",
+        ]
         read_only_fields: ClassVar[list[str]] = ["id", "version", "created_by", "created_at"]
 
 
@@ -196,6 +212,7 @@ class WebhookListView(ListApiView):
                 url=data["url"],
                 secret=data.get("secret", ""),
                 active=data.get("active", True),
+                events=data.get("events"),
                 created_by=roles.signed_in(request.user),
             )
         except WebhookError as exc:  # the host resolved differently a moment later
@@ -213,13 +230,17 @@ class WebhookDetailView(GenericApiView):
 
     @extend_schema(request=WebhookWriteSerializer(partial=True), responses=WebhookSerializer)
     def patch(self, request: Request, pk: int) -> Response:
-        """Change the URL, secret or active flag. A new URL cancels the deliveries
+        """Change the URL, secret, event types or active flag. A new URL cancels the deliveries
         created before it; deactivating cancels the pending ones."""
         hook = self.get_object()
         data = validated(WebhookWriteSerializer, request.data, partial=True)
         try:
             webhooks.update_webhook(
-                hook, url=data.get("url"), secret=data.get("secret"), active=data.get("active")
+                hook,
+                url=data.get("url"),
+                secret=data.get("secret"),
+                active=data.get("active"),
+                events=data.get("events"),
             )
         except WebhookError as exc:  # the host resolved differently a moment later
             raise serializers.ValidationError({"url": [str(exc)]}) from exc

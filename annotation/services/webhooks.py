@@ -28,6 +28,8 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -36,13 +38,27 @@ from django.utils.translation import gettext_lazy as _
 
 from annotation import jobs
 from annotation.errors import WebhookError
-from annotation.models import Product, ProductTag, Webhook, WebhookDelivery
+from annotation.models import (
+    ImportBatch,
+    NotifiedTags,
+    Product,
+    ProductTag,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
+from annotation.models.integrations import default_webhook_events
 from annotation.services import webhook_targets
 from annotation.services.webhook_targets import HostUnresolved, TargetRefused
 
 logger = logging.getLogger(__name__)
 
-EVENT_TAGS_CHANGED = "tags.changed"
+EVENT_TAGS_CHANGED = WebhookEvent.TAGS_CHANGED.value
+TAGS_APPROVED = WebhookEvent.TAGS_APPROVED.value
+TAGS_REMOVED = WebhookEvent.TAGS_REMOVED.value
+MODEL_PROMOTED = WebhookEvent.MODEL_PROMOTED.value
+IMPORT_FINISHED = WebhookEvent.IMPORT_FINISHED.value
+TAG_EVENTS = (EVENT_TAGS_CHANGED, TAGS_APPROVED, TAGS_REMOVED)
 PRODUCTS_PER_DELIVERY = 500
 TIMEOUT_SECONDS = 10
 SECRET_MIN_LENGTH = 16
@@ -75,16 +91,37 @@ def validate_secret(secret: str) -> str:
     return secret
 
 
+def validate_events(events: Sequence[str]) -> list[str]:
+    """The event types, each once, in WebhookEvent's order; WebhookError for an
+    unknown one or none at all."""
+    unknown = sorted(set(events) - set(WebhookEvent.values))
+    if unknown:
+        raise WebhookError(
+            _("Unknown event type %(name)s; known: %(known)s.")
+            % {"name": unknown[0], "known": ", ".join(WebhookEvent.values)}
+        )
+    if not events:
+        raise WebhookError(_("Choose at least one event type."))
+    return [event for event in WebhookEvent.values if event in events]
+
+
 def create_webhook(
-    *, url: str, created_by: User | None, secret: str = "", active: bool = True
+    *,
+    url: str,
+    created_by: User | None,
+    secret: str = "",
+    active: bool = True,
+    events: Sequence[str] | None = None,
 ) -> Webhook:
-    """Register a webhook. Without a secret one is generated; the caller shows it
-    once (it is needed in clear to sign, so it is stored, but never listed)."""
+    """Register a webhook for `events` (`tags.changed` alone by default). Without
+    a secret one is generated; the caller shows it once (it is needed in clear to
+    sign, so it is stored, but never listed)."""
     validate_url(url)
     return Webhook.objects.create(
         url=url,
         secret=validate_secret(secret) if secret else secrets.token_urlsafe(32),
         active=active,
+        events=validate_events(events) if events is not None else default_webhook_events(),
         created_by=created_by,
     )
 
@@ -95,8 +132,9 @@ def update_webhook(
     url: str | None = None,
     secret: str | None = None,
     active: bool | None = None,
+    events: Sequence[str] | None = None,
 ) -> Webhook:
-    """Change a webhook. A new URL starts a new version of it: deliveries created
+    """Change a webhook. A new event list applies to changes from now on. A new URL starts a new version of it: deliveries created
     before are cancelled (never sent to the new address), as are all pending
     ones when it is deactivated."""
     fields: list[str] = []
@@ -111,6 +149,9 @@ def update_webhook(
     if active is not None and active != hook.active:
         hook.active = active
         fields.append("active")
+    if events is not None:
+        hook.events = validate_events(events)
+        fields.append("events")
     if not fields:
         return hook
     with transaction.atomic():
@@ -142,7 +183,9 @@ def message_id(delivery: WebhookDelivery) -> str:
 # -- creating deliveries ----------------------------------------------------------------
 
 
-def _payload(product_ids: Sequence[int]) -> dict:
+def _approved_keys(product_ids: Sequence[int]) -> tuple[dict[int, str], dict[int, list[str]]]:
+    """External id and sorted approved tag keys ("facet:value") of each product
+    that still exists."""
     approved: dict[int, list[str]] = {pid: [] for pid in product_ids}
     external: dict[int, str] = {}
     rows = ProductTag.objects.filter(product_id__in=product_ids).values_list(
@@ -155,40 +198,153 @@ def _payload(product_ids: Sequence[int]) -> dict:
     if len(external) < len(product_ids):
         missing = [pid for pid in product_ids if pid not in external]
         external.update(Product.objects.filter(pk__in=missing).values_list("pk", "external_id"))
-    return {
-        "event": EVENT_TAGS_CHANGED,
-        "sent_at": timezone.now().isoformat(),
-        "products": [
-            {"id": external.get(pid, ""), "tags": sorted(approved[pid])}
-            for pid in product_ids
-            if pid in external
-        ],
-    }
+    return external, {pid: sorted(keys) for pid, keys in approved.items() if pid in external}
+
+
+def _envelope(event: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {"event": event, "sent_at": timezone.now().isoformat(), **body}
+
+
+def _payload(product_ids: Sequence[int]) -> dict:
+    """The `tags.changed` payload: each product's complete approved set."""
+    external, approved = _approved_keys(product_ids)
+    return _envelope(
+        EVENT_TAGS_CHANGED,
+        {
+            "products": [
+                {"id": external[pid], "tags": approved[pid]}
+                for pid in product_ids
+                if pid in external
+            ]
+        },
+    )
+
+
+def _differences(
+    product_ids: Sequence[int],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per product, the approved tags gained and lost since the last notification
+    of either kind, and remember the new sets for the next one."""
+    external, approved = _approved_keys(product_ids)
+    known = dict(
+        NotifiedTags.objects.filter(product_id__in=list(approved)).values_list("product_id", "tags")
+    )
+    gained: list[dict[str, Any]] = []
+    lost: list[dict[str, Any]] = []
+    for pid, now in approved.items():
+        before = set(known.get(pid) or [])
+        added = sorted(set(now) - before)
+        removed = sorted(before - set(now))
+        if added:
+            gained.append({"id": external[pid], "tags": added})
+        if removed:
+            lost.append({"id": external[pid], "tags": removed})
+    NotifiedTags.objects.bulk_create(
+        [NotifiedTags(product_id=pid, tags=tags) for pid, tags in approved.items()],
+        update_conflicts=True,
+        unique_fields=["product"],
+        update_fields=["tags"],
+    )
+    return gained, lost
+
+
+def _deliver_to(hooks: Sequence[Webhook], event: str, payload: dict[str, Any]) -> int:
+    """One delivery of `payload` per hook that listens to `event`, each sent
+    through the outbox once the surrounding transaction commits."""
+    created = 0
+    with transaction.atomic():
+        for hook in hooks:
+            if event not in hook.events:
+                continue
+            delivery = WebhookDelivery.objects.create(
+                webhook=hook,
+                url=hook.url,
+                webhook_version=hook.version,
+                event=event,
+                payload=payload,
+            )
+            jobs.deliver_webhook(delivery.pk)
+            created += 1
+    return created
+
+
+def _listening(*events: str) -> list[Webhook]:
+    return [
+        hook
+        for hook in Webhook.objects.filter(active=True)
+        if any(event in hook.events for event in events)
+    ]
 
 
 def notify_approval_changes(product_ids: Sequence[int]) -> int:
-    """Queue one delivery per active webhook per chunk of products; returns the
-    count. Call it inside the transaction that changed the products: the
-    deliveries and their outbox messages commit (or roll back) with it."""
-    hooks = list(Webhook.objects.filter(active=True))
+    """Queue the tag events for these changed products, one delivery per
+    listening webhook per chunk of products; returns the count. `tags.changed`
+    carries each product's approved set; `tags.approved` and `tags.removed` the
+    tags gained and lost since the last of them (a product that gained and lost
+    nothing is left out of both). Call it inside the transaction that changed the
+    products: the deliveries and their outbox messages commit (or roll back) with it."""
+    hooks = _listening(*TAG_EVENTS)
     if not hooks or not product_ids:
         return 0
+    differences = any(
+        event in hook.events for hook in hooks for event in (TAGS_APPROVED, TAGS_REMOVED)
+    )
     created = 0
     ids = list(product_ids)
     for start in range(0, len(ids), PRODUCTS_PER_DELIVERY):
-        payload = _payload(ids[start : start + PRODUCTS_PER_DELIVERY])
-        with transaction.atomic():
-            for hook in hooks:
-                delivery = WebhookDelivery.objects.create(
-                    webhook=hook,
-                    url=hook.url,
-                    webhook_version=hook.version,
-                    event=EVENT_TAGS_CHANGED,
-                    payload=payload,
+        chunk = ids[start : start + PRODUCTS_PER_DELIVERY]
+        created += _deliver_to(hooks, EVENT_TAGS_CHANGED, _payload(chunk))
+        if differences:
+            gained, lost = _differences(chunk)
+            if gained:
+                created += _deliver_to(
+                    hooks, TAGS_APPROVED, _envelope(TAGS_APPROVED, {"products": gained})
                 )
-                jobs.deliver_webhook(delivery.pk)
-                created += 1
+            if lost:
+                created += _deliver_to(
+                    hooks, TAGS_REMOVED, _envelope(TAGS_REMOVED, {"products": lost})
+                )
     return created
+
+
+def notify_model_promoted(
+    *, version_id: int, mode: str, base_model: str, promoted_at: datetime, previous_id: int | None
+) -> int:
+    """Queue `model.promoted` (call in the promotion's transaction)."""
+    hooks = _listening(MODEL_PROMOTED)
+    if not hooks:
+        return 0
+    body = {
+        "model_version": {
+            "id": version_id,
+            "mode": mode,
+            "base_model": base_model,
+            "promoted_at": promoted_at.isoformat(),
+            "previous_id": previous_id,
+        }
+    }
+    return _deliver_to(hooks, MODEL_PROMOTED, _envelope(MODEL_PROMOTED, body))
+
+
+def notify_import_finished(batch: ImportBatch) -> int:
+    """Queue `import.finished` for a batch that succeeded or failed."""
+    hooks = _listening(IMPORT_FINISHED)
+    if not hooks:
+        return 0
+    body = {
+        "import": {
+            "id": batch.pk,
+            "status": batch.status,
+            "source": batch.source,
+            "rows_total": batch.rows_total,
+            "rows_created": batch.rows_created,
+            "rows_updated": batch.rows_updated,
+            "rows_unchanged": batch.rows_unchanged,
+            "rows_rejected": batch.rows_rejected,
+            "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
+        }
+    }
+    return _deliver_to(hooks, IMPORT_FINISHED, _envelope(IMPORT_FINISHED, body))
 
 
 # -- delivering -------------------------------------------------------------------------
