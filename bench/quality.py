@@ -88,6 +88,7 @@ def run(name: str, compare_old: bool = False) -> dict:
             "new_no_labels": evaluate_zero_shot(train, test, cache_dir=CACHE, use_labels=False),
             "new": evaluate_zero_shot(train, test, cache_dir=CACHE),
         }
+        result["reliability"] = reliability_summary(result)
     return result
 
 
@@ -131,20 +132,34 @@ def compare_table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+# Reliability target of issue #17: in every score bin with at least MIN_BIN_PAIRS
+# selected pairs, observed precision within MAX_BIN_GAP of the mean score.
+MIN_BIN_PAIRS = 30
+MAX_BIN_GAP = 0.05
+
+
+def worst_gap(rows: list[dict], min_pairs: int = MIN_BIN_PAIRS) -> float:
+    """The largest |observed precision - mean score| over bins with at least
+    min_pairs pairs (0.0 when there are none)."""
+    gaps = [abs(b["precision"] - b["mean_score"]) for b in rows if b["n"] >= min_pairs]
+    return max(gaps, default=0.0)
+
+
 def _bin_cells(rows: list[dict], low: float) -> str:
     row = next((b for b in rows if abs(b["low"] - low) < 1e-9), None)
     if row is None:
-        return "0 | – | –"
-    return f"{row['n']} | {row['mean_score']:.3f} | {row['precision']:.3f}"
+        return "0 | – | – | –"
+    gap = abs(row["precision"] - row["mean_score"])
+    return f"{row['n']} | {row['mean_score']:.3f} | {row['precision']:.3f} | {gap:.3f}"
 
 
 def reliability_table(result: dict, which: str = "reliability_selected") -> str:
     """Observed precision per score bin, old scores against new ones."""
     old, new = result["old"]["scores"][which], result["scores"][which]
     lines = [
-        "| score bin | old pairs | old mean score | old precision "
-        "| new pairs | new mean score | new precision |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| score bin | old pairs | old mean score | old precision | old \\|gap\\| "
+        "| new pairs | new mean score | new precision | new \\|gap\\| |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for k in range(10):
         low = k / 10
@@ -152,6 +167,32 @@ def reliability_table(result: dict, which: str = "reliability_selected") -> str:
             f"| {low:.1f}–{low + 0.1:.1f} | {_bin_cells(old, low)} | {_bin_cells(new, low)} |"
         )
     return "\n".join(lines)
+
+
+def reliability_summary(result: dict) -> dict:
+    """ECE and the worst bin gap (bins of >= MIN_BIN_PAIRS pairs) of the selected
+    tags' scores, old and new, and whether the new scores meet MAX_BIN_GAP."""
+    summary = {}
+    for label, scores in (("old", result["old"]["scores"]), ("new", result["scores"])):
+        summary[label] = {
+            "ece_selected": scores["ece_selected"],
+            "worst_gap": worst_gap(scores["reliability_selected"]),
+        }
+    summary["min_bin_pairs"] = MIN_BIN_PAIRS
+    summary["target_gap"] = MAX_BIN_GAP
+    summary["met"] = summary["new"]["worst_gap"] <= MAX_BIN_GAP
+    return summary
+
+
+def reliability_line(summary: dict) -> str:
+    old, new = summary["old"], summary["new"]
+    verdict = "met" if summary["met"] else "**missed**"
+    return (
+        f"ECE of the selected tags' scores: old {old['ece_selected']:.3f}, new "
+        f"{new['ece_selected']:.3f}. Worst |gap| over bins with at least "
+        f"{summary['min_bin_pairs']} pairs: old {old['worst_gap']:.3f}, new "
+        f"{new['worst_gap']:.3f} (target <= {summary['target_gap']:.2f}: {verdict})."
+    )
 
 
 def zero_shot_table(results: dict[str, dict]) -> str:
@@ -209,6 +250,7 @@ def comparison_body(results: dict[str, dict]) -> str:
             parts += [
                 f"Reliability of the selected tags' scores, {name} (test set):",
                 reliability_table(r),
+                reliability_line(r.get("reliability") or reliability_summary(r)),
             ]
     parts += [
         "### Zero-shot start (no training), same run",
@@ -232,21 +274,28 @@ def main() -> None:
         action="store_true",
         help="also measure the rules from before issue #17 (model and zero-shot)",
     )
+    parser.add_argument(
+        "--doc", type=Path, default=DOC, help="the Markdown file whose section is rewritten"
+    )
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        help="write the section from this earlier run's JSON instead of measuring",
+    )
     args = parser.parse_args()
-    missing = [n for n in args.datasets if not (DATA / f"{n}.jsonl.gz").exists()]
-    if missing:
-        sys.exit(f"{DATA} lacks {missing}: put the shared data beside the project")
-
-    results = {name: run(name, args.compare_old) for name in args.datasets}
-    where = machine()
-    OUT.mkdir(parents=True, exist_ok=True)
-    command = COMMAND if args.compare_old else COMMAND.replace(" --compare-old", "")
-    summary = {
-        "command": command,
-        "machine": where,
-        "results": results,
-    }
-    (OUT / "quality.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    if args.from_json:
+        summary = json.loads(args.from_json.read_text(encoding="utf-8"))
+        results, where, command = summary["results"], summary["machine"], summary["command"]
+    else:
+        missing = [n for n in args.datasets if not (DATA / f"{n}.jsonl.gz").exists()]
+        if missing:
+            sys.exit(f"{DATA} lacks {missing}: put the shared data beside the project")
+        results = {name: run(name, args.compare_old) for name in args.datasets}
+        where = machine()
+        OUT.mkdir(parents=True, exist_ok=True)
+        command = COMMAND if args.compare_old else COMMAND.replace(" --compare-old", "")
+        summary = {"command": command, "machine": where, "results": results}
+        (OUT / "quality.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     print(table(results))
     comparison = comparison_body(results)
     if comparison:
@@ -279,8 +328,8 @@ already cached: the first run embeds every text once) plus predicting the test s
 Command: `{command}` (writes `bench/out/quality.json`).
 Machine: {where}; shared with other jobs while measured, so seconds are upper bounds.
 """
-    write_section("Model quality", body)
-    print(f"wrote {OUT / 'quality.json'} and {DOC}")
+    write_section("Model quality", body, args.doc)
+    print(f"wrote {OUT / 'quality.json'} and {args.doc}")
 
 
 if __name__ == "__main__":
