@@ -31,10 +31,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
 from bench.quality import machine, write_section  # noqa: E402
+from training.ml.category_schema import CategorySchema  # noqa: E402
 from training.ml.data import Example, load_examples, tag_specs_from_examples  # noqa: E402
 from training.ml.evaluation import holdout_split  # noqa: E402
 from training.ml.evidence import alias_spans  # noqa: E402
+from training.ml.metrics import binarize, multilabel_metrics  # noqa: E402
 from training.ml.model import TaggerModel, TrainConfig, build_zero_shot, train_tagger  # noqa: E402
 from training.ml.review_policy import (  # noqa: E402
     DEFAULT_PRECISION,
@@ -160,6 +164,45 @@ def measure(
     return figures
 
 
+def category_masks(
+    model: Scored,
+    labelled: list[Example],
+    test: list[Example],
+    costs: dict[str, int],
+    precision: float,
+    facet: str,
+) -> dict[str, dict]:
+    """Category-aware proposals (training.ml.category_schema): the schema learned
+    from the budget's labelled products masks the test scores; the model's own
+    decisions' micro/macro-F1 and the new policy's figures, unmasked and masked
+    at the tag and at the facet level."""
+    vocab = sorted({t for e in labelled + test for t in e.tags} | {t.key for t in model.tags})
+    column = {key: i for i, key in enumerate(vocab)}
+    cols = np.array([column[t.key] for t in model.tags])
+    y_true = binarize([e.tags for e in test], vocab)
+
+    def f1(selected: np.ndarray) -> dict[str, float]:
+        y_pred = np.zeros_like(y_true)
+        y_pred[:, cols] = selected
+        m = multilabel_metrics(y_true, y_pred, vocab)
+        return {"micro_f1": round(m["micro_f1"], 4), "macro_f1": round(m["macro_f1"], 4)}
+
+    out = {"unmasked": {**f1(model.selected), "new": None}}
+    for level in ("tag", "facet"):
+        schema = CategorySchema.learn([e.tags for e in labelled], facet, level)
+        keep = schema.mask(model.proba, model.tags)
+        proba = np.where(keep, model.proba, 0.0)
+        selected = model.selected & keep
+        new = replay(model, model.zero_shot, test, proba, selected, costs, precision)["new"]
+        out[level] = {
+            **f1(selected),
+            "new": new,
+            "masked_share": round(float(1 - keep.mean()), 4),
+            "categories": len(schema.allowed),
+        }
+    return out
+
+
 def replay(  # type: ignore[no-untyped-def]  # numpy arrays
     model: Scored, zero_shot: bool, test: list[Example], proba, selected, costs, precision
 ) -> dict[str, dict]:
@@ -214,6 +257,7 @@ def run(
     sweep: list[float],
     write: Callable[[dict], None] = lambda report: None,
     cache: Path | None = None,
+    category_facet: str | None = None,
 ) -> dict:
     train, test = holdout_split(load_examples(path), 0.8, seed=0)
     n_test_all = len(test)
@@ -228,6 +272,7 @@ def run(
         "n_test": len(test),
         "n_test_split": n_test_all,
         "precision_target": precision,
+        "category_facet": category_facet,
         "machine": machine(),
         "budgets": results,
     }
@@ -236,6 +281,11 @@ def run(
         print(f"{path.name}: budget {budget if budget is not None else 'all'}", flush=True)
         model = scored(train, test, budget, cache, path.name.split(".")[0])
         figures = measure(model, test, costs, precision, sweep)
+        if category_facet and budget != 0:
+            labelled = train if budget is None else train[:budget]
+            figures["category"] = category_masks(
+                model, labelled, test, costs, precision, category_facet
+            )
         labels = len(train) if budget is None else budget
         results.append(
             {"labels": labels, **figures, "seconds": round(time.monotonic() - started, 1)}
@@ -332,6 +382,31 @@ def sweep_table(reports: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def category_table(reports: list[dict]) -> str:
+    lines = [
+        "| data | labels | category facet | mask | scores masked | micro-F1 | macro-F1 "
+        "| new: pre-tick precision | new: keys/product | new: one-key share |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in reports:
+        facet = r.get("category_facet")
+        for b in r["budgets"]:
+            cat = b.get("category")
+            if not cat:
+                continue
+            for level, label in (("unmasked", "none"), ("tag", "tags"), ("facet", "facets")):
+                m = cat[level]
+                new = m["new"] or b["new"]
+                p = new["pretick_precision"]
+                lines.append(
+                    f"| {r['data'].split('.')[0]} | {b['labels']} | {facet} | {label} | "
+                    f"{m.get('masked_share', 0.0):.3f} | {m['micro_f1']:.4f} | "
+                    f"{m['macro_f1']:.4f} | {'–' if p is None else f'{p:.3f}'} | "
+                    f"{new['keys_per_product']:.2f} | {new['one_key_share']:.3f} |"
+                )
+    return "\n".join(lines) if len(lines) > 2 else "(not measured: no --category-facet run)"
+
+
 def _unfinished(report: dict) -> list[str]:
     """The budgets the report's command asked for that it has no figures for yet."""
     words = report.get("command", "").split()
@@ -396,6 +471,17 @@ Targets (issue #13), from the table:
 
 {targets}
 
+Category-aware proposals (`--category-facet`, trained budgets;
+`training/ml/category_schema.py`): the labelled products of the budget say which
+tags (mask "tags") or facets (mask "facets") occur with each category (at least 5
+products); a test product whose category the model scores at least 0.5 keeps only
+those scores, the rest drop to 0 before the model's decision and the page's layout.
+Micro/macro-F1 are the model's own decisions against every tag of the data set;
+the last three columns are the new policy's on the masked scores. Measured here
+only, not yet wired into the app (see the table: it does not pay at these budgets).
+
+{category_table(reports)}
+
 The new policy at other precision targets (`--sweep`, trained budgets only):
 
 {sweep_table(reports)}
@@ -427,6 +513,11 @@ def main() -> None:
         default=None,
         help="a folder that keeps each budget's test scores: a rerun replays them",
     )
+    parser.add_argument(
+        "--category-facet",
+        default=None,
+        help="the facet that names a product's category: also measure category masks",
+    )
     parser.add_argument("--doc", action="store_true", help="rewrite docs/benchmarks.md")
     args = parser.parse_args()
     if args.data is not None:
@@ -440,7 +531,18 @@ def main() -> None:
             out.write_text(json.dumps(report, indent=2))
 
         budgets = parse_budgets(args.budgets)
-        write(run(args.data, budgets, args.limit, args.precision, sweep, write, args.scores))
+        write(
+            run(
+                args.data,
+                budgets,
+                args.limit,
+                args.precision,
+                sweep,
+                write,
+                args.scores,
+                args.category_facet,
+            )
+        )
         print(f"wrote {out}")
     if args.doc:
         write_doc()
