@@ -7,6 +7,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from tagger.env import env_bool, env_float, env_int, env_list, env_str
+from tagger.storage_urls import child_url, s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TAGGER_VAR_DIR", str(BASE_DIR / "var")))
@@ -327,6 +328,28 @@ TAGGER_WORKER_PING_SECONDS = env_float("TAGGER_WORKER_PING_SECONDS", 2.0)
 # The model.
 MODEL_DIR = Path(env_str("MODEL_DIR", str(VAR_DIR / "models")))
 TAGGER_CACHE_DIR = Path(env_str("TAGGER_CACHE_DIR", str(VAR_DIR / "cache")))
+# Storage shared by workers on several machines (tagger/storage_urls.py,
+# docs/scaling.md "Storage"). Empty: model versions live in MODEL_DIR only, as on
+# one machine. An s3:// URL: versions are published there (files first, then a
+# marker) and MODEL_DIR is each worker's local read cache of the ones it loaded;
+# uploaded catalogue files go to its "uploads/" unless TAGGER_UPLOAD_STORAGE_URL
+# says otherwise.
+MODEL_STORAGE_URL = env_str("MODEL_STORAGE_URL", "")
+TAGGER_UPLOAD_STORAGE_URL = env_str(
+    "TAGGER_UPLOAD_STORAGE_URL",
+    child_url(MODEL_STORAGE_URL, "uploads") if MODEL_STORAGE_URL else "",
+)
+# Encoder embeddings cached by (text hash, encoder): "file" (a SQLite file per
+# encoder under TAGGER_CACHE_DIR, each worker its own) or "database" (a table of
+# the shared database, so a chunk scored on any worker finds what another
+# worker embedded). Shared by default once versions are shared.
+TAGGER_EMBEDDING_CACHE = env_str(
+    "TAGGER_EMBEDDING_CACHE", "database" if MODEL_STORAGE_URL else "file"
+)
+if TAGGER_EMBEDDING_CACHE not in ("file", "database"):
+    raise ImproperlyConfigured(
+        f"TAGGER_EMBEDDING_CACHE must be file or database, got {TAGGER_EMBEDDING_CACHE!r}"
+    )
 TAGGER_BASE_MODEL = env_str("TAGGER_BASE_MODEL", "")  # "" = the packaged all-MiniLM-L6-v2
 TAGGER_TRAIN_MODE = env_str("TAGGER_TRAIN_MODE", "")  # "" = full on CUDA, head on CPU
 TAGGER_AUTO_RETRAIN_AFTER = env_int("TAGGER_AUTO_RETRAIN_AFTER", 200)
@@ -353,6 +376,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+if MODEL_STORAGE_URL:
+    STORAGES["models"] = s3_storage(MODEL_STORAGE_URL, "MODEL_STORAGE_URL")
+if TAGGER_UPLOAD_STORAGE_URL:
+    STORAGES["uploads"] = s3_storage(TAGGER_UPLOAD_STORAGE_URL, "TAGGER_UPLOAD_STORAGE_URL")
 # Serve straight from app static folders (no collectstatic step for the demo);
 # the image runs collectstatic and serves STATIC_ROOT alone (false there).
 WHITENOISE_USE_FINDERS = env_bool("TAGGER_STATIC_FINDERS", True)

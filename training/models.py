@@ -116,3 +116,19 @@ class TrainingRun(models.Model):
     def stage_display(self) -> str:
         """The stage in the reader's language (the row stores a key)."""
         return stage_label(self.stage)
+
+
+class CachedEmbedding(models.Model):
+    """One text's encoder embedding in the shared cache (TAGGER_EMBEDDING_CACHE =
+    database): every worker, on any machine, finds what another one embedded.
+    Keyed by the encoder's cache space (`training.ml.embeddings.space_for`: its
+    identity, max length and precision) and the sha256 of the text; the vector is
+    raw float32 bytes (1.5 KB for a 384-dimension encoder)."""
+
+    pk = models.CompositePrimaryKey("space", "text_hash")
+    space = models.CharField(max_length=64)
+    text_hash = models.CharField(max_length=64)
+    vector = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"{self.space}:{self.text_hash[:12]}"

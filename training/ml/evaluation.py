@@ -7,12 +7,12 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
 from .baseline import train_baseline
 from .data import Example, tag_specs_from_examples
+from .embeddings import CacheLocation
 from .evidence import alias_spans
 from .metrics import binarize, calibration_error, multilabel_metrics, reliability
 from .model import TrainConfig, build_zero_shot, train_tagger
@@ -220,7 +220,7 @@ def evaluate_zero_shot(
     train: Sequence[Example],
     test: Sequence[Example],
     base_model: str | None = None,
-    cache_dir: Path | None = None,
+    cache_dir: CacheLocation | None = None,
     use_labels: bool = True,
     calibration: dict | None = None,
 ) -> dict:

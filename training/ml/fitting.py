@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
 from .calibration import Calibration, fit_calibration
+from .embeddings import CacheLocation
 from .encoder import Encoder, load_encoder
 from .head import HeadClassifier, HeadConfig, HeadLayout, train_head
 from .lexical import LexicalConfig, LexicalFeaturizer
@@ -29,7 +29,7 @@ class TrainConfig:
     seed: int = 0
     val_fraction: float = 0.15
     base_model: str | None = None  # None: default_base_model()
-    cache_dir: Path | None = None  # embedding cache for head mode; None: no cache
+    cache_dir: CacheLocation | None = None  # embedding cache for head mode; None: no cache
     device: str | None = None  # None: cuda when available
     precision: str | None = None  # frozen encoder: fp32 / int8 (CPU) / bf16 (CUDA); None: default
     max_length: int = 128

@@ -20,6 +20,7 @@ from .artifacts import (
 )
 from .calibration import Calibration
 from .data import infer_single_valued
+from .embeddings import CacheLocation
 from .encoder import default_base_model
 from .evidence import WHOLE_TEXT, alias_spans, merge_spans, occlusion_spans
 from .fitting import TrainConfig, lexical_config_for, train_full_scorer, train_head_scorer
@@ -214,7 +215,7 @@ class TaggerModel:
 
     @classmethod
     def load(
-        cls, directory: Path, device: str | None = None, cache_dir: Path | None = None
+        cls, directory: Path, device: str | None = None, cache_dir: CacheLocation | None = None
     ) -> TaggerModel:
         directory = Path(directory)
         meta = read_meta(directory)
@@ -288,7 +289,7 @@ def build_zero_shot(
     tags: Sequence[TagSpec],
     base_model: str | None = None,
     device: str | None = None,
-    cache_dir: Path | None = None,
+    cache_dir: CacheLocation | None = None,
     labels: Sequence[Sequence[str]] | None = None,
     calibration: dict | None = None,
 ) -> TaggerModel:

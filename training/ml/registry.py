@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .embeddings import CacheLocation
 from .scorers import FullScorer, HeadScorer
 from .types import ProgressFn
 from .zero_shot import ZeroShotScorer
@@ -34,7 +35,7 @@ class Scorer(Protocol):
 
     @classmethod
     def load(
-        cls, directory: Path, base_model: str, device: str | None, cache_dir: Path | None
+        cls, directory: Path, base_model: str, device: str | None, cache_dir: CacheLocation | None
     ) -> Scorer: ...
 
 
@@ -56,7 +57,7 @@ def load_scorer(
     mode: str,
     base_model: str,
     device: str | None = None,
-    cache_dir: Path | None = None,
+    cache_dir: CacheLocation | None = None,
 ) -> Scorer:
     """The scorer of the artifact in `directory`, recorded as `mode`."""
     if mode not in SCORERS:

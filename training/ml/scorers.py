@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from .artifacts import read_json, write_json
 from .e5_convert import MODEL_NAME as MULTILINGUAL_MODEL
-from .embeddings import EmbeddingCache
+from .embeddings import CacheLocation, EmbeddingCache
 from .encoder import (
     Encoder,
     default_base_model,
@@ -74,7 +74,7 @@ class EncoderUser:
         base_model: str,
         max_length: int = 128,
         device: str | None = None,
-        cache_dir: Path | None = None,
+        cache_dir: CacheLocation | None = None,
         encoder: Encoder | None = None,
         precision: str | None = None,
     ) -> None:
@@ -123,7 +123,7 @@ class HeadScorer(EncoderUser):
         blend: np.ndarray | None = None,
         max_length: int = 128,
         device: str | None = None,
-        cache_dir: Path | None = None,
+        cache_dir: CacheLocation | None = None,
         encoder: Encoder | None = None,
         precision: str | None = None,
         boost: np.ndarray | None = None,
@@ -210,7 +210,7 @@ class HeadScorer(EncoderUser):
 
     @classmethod
     def load(
-        cls, directory: Path, base_model: str, device: str | None, cache_dir: Path | None
+        cls, directory: Path, base_model: str, device: str | None, cache_dir: CacheLocation | None
     ) -> HeadScorer:
         from safetensors.numpy import load_file as load_numpy
         from safetensors.torch import load_file
@@ -264,7 +264,7 @@ class TunedHeadScorer(HeadScorer):
 
     @classmethod
     def load(
-        cls, directory: Path, base_model: str, device: str | None, cache_dir: Path | None
+        cls, directory: Path, base_model: str, device: str | None, cache_dir: CacheLocation | None
     ) -> HeadScorer:
         """base_model (the encoder before fine-tuning) is unused: the artifact's own is read."""
         return super().load(directory, str(Path(directory) / TUNED_ENCODER_DIR), device, cache_dir)
@@ -300,7 +300,7 @@ class FullScorer:
         directory: Path,
         base_model: str = "",
         device: str | None = None,
-        cache_dir: Path | None = None,
+        cache_dir: CacheLocation | None = None,
     ) -> FullScorer | HeadScorer:
         """base_model and cache_dir are unused: the artifact holds the whole network.
         An artifact with heads (full mode with the lexical channel) loads as a

@@ -22,11 +22,11 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from .data import Example, tag_specs_from_examples
+from .embeddings import CacheLocation
 from .lexical import LexicalFeaturizer
 from .metrics import binarize, multilabel_metrics
 from .model import TrainConfig, facet_groups, lexical_config_for, split_validation, train_tagger
@@ -52,7 +52,7 @@ class SimulationConfig:
     trainer: str = "fast"
     exploration_share: float = 0.0
     base_model: str | None = None
-    cache_dir: Path | None = None  # embedding cache; None: embed in memory
+    cache_dir: CacheLocation | None = None  # embedding cache; None: embed in memory
     device: str | None = None
     val_fraction: float = 0.15
     ridge: float = 0.3  # L2 strength of the fast trainer (best of 0.1 / 0.3 / 1 on both sets)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .artifacts import read_json, read_tags, write_json
+from .embeddings import CacheLocation
 from .evidence import alias_spans
 from .scorers import EncoderUser
 from .types import ProgressFn, TagSpec
@@ -88,7 +89,7 @@ class ZeroShotScorer(EncoderUser):
         prompt_tag: np.ndarray,
         max_length: int = 128,
         device: str | None = None,
-        cache_dir: Path | None = None,
+        cache_dir: CacheLocation | None = None,
         calibration: dict | None = None,
         precision: str | None = None,
     ) -> None:
@@ -167,7 +168,7 @@ class ZeroShotScorer(EncoderUser):
         tags: Sequence[TagSpec],
         base_model: str,
         device: str | None = None,
-        cache_dir: Path | None = None,
+        cache_dir: CacheLocation | None = None,
         calibration: dict | None = None,
     ) -> ZeroShotScorer:
         """Embed every tag's prompts with base_model (model.build_zero_shot wraps the
@@ -191,7 +192,7 @@ class ZeroShotScorer(EncoderUser):
 
     @classmethod
     def load(
-        cls, directory: Path, base_model: str, device: str | None, cache_dir: Path | None
+        cls, directory: Path, base_model: str, device: str | None, cache_dir: CacheLocation | None
     ) -> ZeroShotScorer:
         from safetensors.numpy import load_file
 

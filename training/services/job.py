@@ -6,7 +6,6 @@ command and the stale-run sweep all read the same thing."""
 
 import logging
 import re
-import shutil
 import threading
 import time
 import traceback
@@ -343,7 +342,7 @@ def _finish(
         ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.TRAINING).update(
             status=ModelVersion.Status.FAILED
         )
-        shutil.rmtree(versions.artifact_dir(version), ignore_errors=True)
+        versions.discard_artifact(version)
 
 
 def should_promote(version: ModelVersion, active: ModelVersion | None, margin: float) -> bool:

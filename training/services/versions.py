@@ -17,8 +17,10 @@ from annotation.services import webhooks
 from training import jobs
 from training.errors import PromotionError
 from training.models import ModelVersion
+from training.services import artifact_store, embedding_store
 
 if TYPE_CHECKING:
+    from training.ml.embeddings import CacheLocation
     from training.ml.model import TaggerModel
 
 logger = logging.getLogger(__name__)
@@ -27,14 +29,52 @@ PROMOTABLE = (ModelVersion.Status.READY, ModelVersion.Status.ARCHIVED)
 
 
 def artifact_dir(version: ModelVersion) -> Path:
-    """Where the version's files live: artifact_path (absolute, as written), or
-    resolved under MODEL_DIR when relative."""
+    """Where this machine reads the version's files: artifact_path (absolute, as
+    written), or resolved under MODEL_DIR when relative; for a version published to
+    MODEL_STORAGE_URL, its copy in this worker's read cache, MODEL_DIR/v<id>."""
+    if artifact_store.remote_name(version.artifact_path or "") is not None:
+        return Path(settings.MODEL_DIR) / f"v{version.pk}"
     path = Path(version.artifact_path or f"v{version.pk}")
     return path if path.is_absolute() else Path(settings.MODEL_DIR) / path
 
 
+# Published versions seen in the store by this process (a publication is never
+# changed once its marker exists, so a yes is kept; a no is asked again).
+_PUBLISHED: set[str] = set()
+
+
 def has_artifact(version: ModelVersion) -> bool:
-    return bool(version.artifact_path) and artifact_dir(version).is_dir()
+    if not version.artifact_path:
+        return False
+    if artifact_dir(version).is_dir():
+        return True
+    name = artifact_store.remote_name(version.artifact_path)
+    if name is None:
+        return False
+    if version.artifact_path not in _PUBLISHED and artifact_store.is_published(name):
+        _PUBLISHED.add(version.artifact_path)
+    return version.artifact_path in _PUBLISHED
+
+
+def local_artifact(version: ModelVersion) -> Path:
+    """The version's files on this machine, fetched from the object store into the
+    local read cache first when they are published there and not here yet."""
+    directory = artifact_dir(version)
+    name = artifact_store.remote_name(version.artifact_path or "")
+    if name is not None and not directory.is_dir():
+        artifact_store.fetch(name, directory)
+    return directory
+
+
+def discard_artifact(version: ModelVersion) -> None:
+    """Remove the files of a version that failed: the local directory and, with an
+    object store, whatever of it was uploaded (invisible without its marker)."""
+    shutil.rmtree(artifact_dir(version), ignore_errors=True)
+    if artifact_store.configured():
+        try:
+            artifact_store.delete(f"v{version.pk}")
+        except Exception:
+            logger.warning("could not remove v%s from the model store", version.pk, exc_info=True)
 
 
 _MODEL_CACHE: "OrderedDict[tuple[int, str], TaggerModel]" = OrderedDict()
@@ -42,9 +82,10 @@ _MODEL_CACHE_SIZE = 2
 _MODEL_CACHE_LOCK = threading.Lock()
 
 
-def embedding_cache_dir() -> Path:
-    """Where encoder embeddings are cached by text, shared by training and scoring."""
-    return Path(settings.TAGGER_CACHE_DIR) / "embeddings"
+def embedding_cache_dir() -> "CacheLocation":
+    """Where encoder embeddings are cached by text, shared by training and scoring:
+    a directory on this worker, or the shared database (TAGGER_EMBEDDING_CACHE)."""
+    return embedding_store.embedding_cache()
 
 
 def load_model(version: ModelVersion) -> "TaggerModel":
@@ -58,11 +99,12 @@ def load_model(version: ModelVersion) -> "TaggerModel":
         if model is not None:
             _MODEL_CACHE.move_to_end(key)
             return model
-    if not has_artifact(version):
+    directory = local_artifact(version) if version.artifact_path else None
+    if directory is None or not directory.is_dir():
         raise FileNotFoundError(
             f"model files of v{version.pk} not found at {artifact_dir(version)}"
         )
-    model = TaggerModel.load(artifact_dir(version), cache_dir=embedding_cache_dir())
+    model = TaggerModel.load(directory, cache_dir=embedding_cache_dir())
     with _MODEL_CACHE_LOCK:
         _MODEL_CACHE[key] = model
         while len(_MODEL_CACHE) > _MODEL_CACHE_SIZE:
@@ -133,8 +175,13 @@ def register_built_model(
     record what it is (base model, tag vocabulary, thresholds, metrics): the
     version becomes ready. `version` is a row in training status; on an error the
     caller fails it and removes the partial files."""
-    version.artifact_path = str(Path(settings.MODEL_DIR) / f"v{version.pk}")
-    model.save(artifact_dir(version))
+    directory = Path(settings.MODEL_DIR) / f"v{version.pk}"
+    version.artifact_path = str(directory)
+    model.save(directory)
+    if artifact_store.configured():
+        # Every worker loads it from the store; this one keeps its copy as cached.
+        artifact_store.publish(f"v{version.pk}", directory)
+        version.artifact_path = artifact_store.remote_url(f"v{version.pk}")
     version.base_model = model.base_model
     version.tag_vocab = list(model.tag_vocab)
     version.thresholds = dict(zip(model.tag_vocab, map(float, model.thresholds), strict=True))
@@ -189,7 +236,7 @@ def ensure_zero_shot_version(user: User | None = None) -> ModelVersion | None:
     except Exception:
         version.status = ModelVersion.Status.FAILED
         version.save(update_fields=["status"])
-        shutil.rmtree(artifact_dir(version), ignore_errors=True)
+        discard_artifact(version)
         raise
     if ModelVersion.objects.active() is None:
         try:

@@ -1,8 +1,9 @@
 """Where an uploaded catalogue file waits for the worker that imports it.
 
-The one module that touches the upload storage: today a directory,
-TAGGER_UPLOAD_DIR, shared by the web and worker hosts, through Django's storage
-API; moving uploads to an object store is a change here only. Stored names are
+The one module that touches the upload storage, through Django's storage API: a
+directory, TAGGER_UPLOAD_DIR, shared by the web and worker hosts, or the object
+store named by TAGGER_UPLOAD_STORAGE_URL (by default MODEL_STORAGE_URL's
+"uploads/" when that is set). Stored names are
 generated (never the uploader's file name), and a file is deleted once its
 import finishes.
 """
@@ -14,7 +15,7 @@ from uuid import uuid4
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import FileSystemStorage, Storage
+from django.core.files.storage import FileSystemStorage, Storage, storages
 
 from annotation.errors import ImportFileError
 from annotation.services.importing.limits import size_text
@@ -37,6 +38,9 @@ class StoredUpload:
 
 def _storage() -> Storage:
     # Read each time: the setting may change (tests) and the storage is cheap.
+    if settings.TAGGER_UPLOAD_STORAGE_URL:
+        # The object store shared by the web and worker hosts (tagger/storage_urls.py).
+        return storages["uploads"]
     return FileSystemStorage(
         location=settings.TAGGER_UPLOAD_DIR,
         file_permissions_mode=0o600,
