@@ -28,6 +28,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	TORCH_INDEX_URL='$(TORCH_INDEX_URL)' $(PY) scripts/install_torch.py --version $(TORCH_VERSION)
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e clients/python
 	rm -f $(VENV)/.installed-*
 	touch $@
 
