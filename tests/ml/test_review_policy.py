@@ -55,8 +55,8 @@ def test_the_bar_is_the_lowest_whose_ticks_keep_the_expected_precision() -> None
     # Nothing reaches it: a bar above every score; no pool: the target itself.
     assert precision_bar([0.7, 0.6], 0.9) > 1.0
     assert precision_bar([], 0.9) == 0.9
-    # Never below the key-optimal 0.5, whatever the target.
-    assert precision_bar(pool, 0.5) == 0.6
+    # A low target lets the whole pool in (the layout's key floors still apply).
+    assert precision_bar(pool, 0.5) == 0.3
 
 
 def test_the_pool_holds_one_score_per_single_valued_facet_and_product() -> None:
@@ -67,6 +67,7 @@ def test_the_pool_holds_one_score_per_single_valued_facet_and_product() -> None:
         (1, "material", False, 0.6),
         (1, "material", False, 0.55),
         (1, "material", False, 0.2),  # under 0.5: never ticked
+        (3, "size", True, 0.3),  # under its facet's empty chance (0.7): never ticked
     ]
 
     assert sorted(bar_pool(rows)) == [0.55, 0.6, 0.8, 0.9]
@@ -79,13 +80,29 @@ def test_a_trained_model_ticks_what_clears_the_versions_bar() -> None:
     assert ticked(rows) == {"a:x", "b:x"}
     assert {r.candidate.tag: r.reason for r in rows}["b:x"] is Reason.ABOVE_BAR
 
-    # The bar never drops under 0.5, where a tick costs more keys than it saves.
+    # A multi-valued tag's bar never drops under 0.5, where a tick costs more
+    # keys than it saves.
     rows, _ = layout(candidates, Policy.NEW, precision=0.9, bar=0.2)
     assert ticked(rows) == {"a:x", "b:x", "c:x"}
 
     # Without a version's bar, the target itself.
     rows, _ = layout(candidates, Policy.NEW, precision=0.9)
     assert ticked(rows) == {"a:x"}
+
+
+def test_a_single_valued_facets_best_is_ticked_unless_the_facet_is_likely_empty() -> None:
+    def sizes(*scores: float) -> list[Candidate]:
+        return [
+            cand(f"size:{i}", p, single_valued=True, threshold=0.1) for i, p in enumerate(scores)
+        ]
+
+    # 0.4 under 0.5, but the facet is surely filled (its scores sum to 1): a tick
+    # costs nothing when wrong (the right size's key replaces it) and saves one.
+    rows, _ = layout(sizes(0.4, 0.35, 0.25), Policy.NEW, precision=0.9, bar=0.2)
+    assert ticked(rows) == {"size:0"}
+    # The same best when the facet is more likely empty (1 - 0.5 = 0.5 > 0.4).
+    rows, _ = layout(sizes(0.4, 0.1), Policy.NEW, precision=0.9, bar=0.2)
+    assert ticked(rows) == set()
 
 
 def test_a_tags_own_threshold_still_counts() -> None:

@@ -154,32 +154,42 @@ def _likely(candidate: Candidate, zero_shot: bool, bar: float) -> Reason | None:
     return Reason.ABOVE_BAR if candidate.score >= max(threshold, bar) else None
 
 
+def empty_chance(scores: Iterable[float]) -> float:
+    """A single-valued facet's calibrated chance of having no right tag at all:
+    1 - the sum of its candidates' scores (0 when they sum past 1). Ticking its
+    best candidate, of score p, costs a key when the facet is empty and saves
+    one when the candidate is right (a wrong one is replaced by the right one's
+    key either way), so it pays from p above this chance: well under 0.5."""
+    return max(0.0, 1.0 - sum(scores))
+
+
 def bar_pool(rows: Iterable[tuple[object, str, bool, float]]) -> list[float]:
     """The scores the new rule could tick, from (product, facet, single-valued,
     calibrated score) rows of many products: each product's best score in each
-    single-valued facet, every multi-valued score; those under KEY_OPTIMAL_BAR
-    are left out (never ticked)."""
+    single-valued facet where it beats the facet's empty_chance, every
+    multi-valued score from KEY_OPTIMAL_BAR up."""
     best: dict[tuple[object, str], float] = {}
+    total: dict[tuple[object, str], float] = {}
     pool: list[float] = []
     for product, facet, single_valued, score in rows:
-        if score < KEY_OPTIMAL_BAR:
-            continue
         if single_valued:
             key = (product, facet)
             best[key] = max(best.get(key, 0.0), score)
-        else:
+            total[key] = total.get(key, 0.0) + score
+        elif score >= KEY_OPTIMAL_BAR:
             pool.append(score)
-    return pool + list(best.values())
+    return pool + [b for key, b in best.items() if b > max(0.0, 1.0 - total[key])]
 
 
 def precision_bar(pool: Iterable[float], precision: float) -> float:
-    """The lowest bar (at least KEY_OPTIMAL_BAR) at which the pool's scores at or
-    above it have a mean, their expected precision when the scores are
-    calibrated, of at least `precision`; `precision` itself for an empty pool,
-    and above every score (nothing ticked) when even the best miss it."""
-    scores = sorted((s for s in pool if s >= KEY_OPTIMAL_BAR), reverse=True)
+    """The lowest bar at which the pool's scores at or above it have a mean,
+    their expected precision when the scores are calibrated, of at least
+    `precision`; `precision` itself for an empty pool, and above every score
+    (nothing ticked) when even the best miss it. The layout applies the key
+    floors on top (KEY_OPTIMAL_BAR, a single-valued facet's empty_chance)."""
+    scores = sorted(pool, reverse=True)
     if not scores:
-        return max(precision, KEY_OPTIMAL_BAR)
+        return precision
     bar, total = 1.0 + 1e-9, 0.0
     for n, score in enumerate(scores, start=1):
         total += score
@@ -204,6 +214,11 @@ def _ticks(
     items: Sequence[Candidate], policy: Policy, zero_shot: bool, bar: float
 ) -> list[Reason | None]:
     """Per candidate of one facet (best score first), why it is ticked (None: not)."""
+    if items and items[0].single_valued:
+        open_scores = [c.score for c in items if c.score is not None and c.state is None]
+        bar = max(bar, empty_chance(open_scores))
+    else:
+        bar = max(bar, KEY_OPTIMAL_BAR)
     reasons: list[Reason | None] = []
     for c in items:
         if c.state == "approved":
@@ -280,7 +295,7 @@ def layout(
         if not facets or facets[-1][0].facet != c.facet:
             facets.append([])
         facets[-1].append(c)
-    bar = max(precision if bar is None else bar, KEY_OPTIMAL_BAR)
+    bar = precision if bar is None else bar
     reasons = [_ticks(items, policy, zero_shot, bar) for items in facets]
     keys = NUMBER_KEYS if policy is Policy.OLD else ALL_KEYS
     shown = [_shown(items, r, policy) for items, r in zip(facets, reasons, strict=True)]

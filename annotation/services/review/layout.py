@@ -13,7 +13,6 @@ from annotation.models import Suggestion, Tag
 from annotation.services.active_model import ModelVersion
 from annotation.services.review.state import TagView
 from training.ml.review_policy import (
-    KEY_OPTIMAL_BAR,
     Candidate,
     Policy,
     Reason,
@@ -23,9 +22,9 @@ from training.ml.review_policy import (
     precision_bar,
 )
 
-# The bar is read from at most this many of the version's suggestions scoring at
-# least KEY_OPTIMAL_BAR (the newest), and kept this long: a re-scoring under way
-# moves it a little, never per page view.
+# The bar is read from at most this many of the version's suggestions (the
+# newest), and kept this long: a re-scoring under way moves it a little, never
+# per page view.
 BAR_SAMPLE = 50_000
 BAR_SECONDS = 300
 
@@ -72,7 +71,7 @@ def pretick_bar(version: ModelVersion) -> float:
     bar = cache.get(key)
     if bar is None:
         rows = (
-            Suggestion.objects.filter(model_version=version, score__gte=KEY_OPTIMAL_BAR)
+            Suggestion.objects.filter(model_version=version)
             .order_by("-id")
             .values_list("product_id", "tag__group__name", "tag__group__multi_valued", "score")[
                 :BAR_SAMPLE
