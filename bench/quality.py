@@ -278,24 +278,33 @@ def main() -> None:
         "--doc", type=Path, default=DOC, help="the Markdown file whose section is rewritten"
     )
     parser.add_argument(
+        "--json", type=Path, default=OUT / "quality.json", help="where the run's JSON goes"
+    )
+    parser.add_argument(
         "--from-json",
         type=Path,
-        help="write the section from this earlier run's JSON instead of measuring",
+        nargs="+",
+        help="write the section from earlier runs' JSON (their results merged) instead "
+        "of measuring",
     )
     args = parser.parse_args()
     if args.from_json:
-        summary = json.loads(args.from_json.read_text(encoding="utf-8"))
-        results, where, command = summary["results"], summary["machine"], summary["command"]
+        runs = [json.loads(path.read_text(encoding="utf-8")) for path in args.from_json]
+        results = {name: r for run_ in runs for name, r in run_["results"].items()}
+        where = runs[0]["machine"]
+        command = "`, `".join(dict.fromkeys(run_["command"] for run_ in runs))
     else:
         missing = [n for n in args.datasets if not (DATA / f"{n}.jsonl.gz").exists()]
         if missing:
             sys.exit(f"{DATA} lacks {missing}: put the shared data beside the project")
         results = {name: run(name, args.compare_old) for name in args.datasets}
         where = machine()
-        OUT.mkdir(parents=True, exist_ok=True)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         command = COMMAND if args.compare_old else COMMAND.replace(" --compare-old", "")
+        if args.datasets != DATASETS:
+            command += " --datasets " + " ".join(args.datasets)
         summary = {"command": command, "machine": where, "results": results}
-        (OUT / "quality.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+        args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     print(table(results))
     comparison = comparison_body(results)
     if comparison:
@@ -325,11 +334,11 @@ already cached: the first run embeds every text once) plus predicting the test s
 
 {comparison}
 
-Command: `{command}` (writes `bench/out/quality.json`).
+Command: `{command}` (each run writes its JSON, by default `bench/out/quality.json`).
 Machine: {where}; shared with other jobs while measured, so seconds are upper bounds.
 """
     write_section("Model quality", body, args.doc)
-    print(f"wrote {OUT / 'quality.json'} and {args.doc}")
+    print(f"wrote {args.json} and {args.doc}")
 
 
 if __name__ == "__main__":
