@@ -1,6 +1,7 @@
 """The review page's pre-tick and key rules on plain data (training.ml.review_policy)."""
 
 from training.ml.review_policy import (
+    STORED_LOW_MAX,
     STORED_PER_FACET,
     Candidate,
     Policy,
@@ -235,6 +236,12 @@ def test_each_facets_best_scores_are_stored_whatever_they_are() -> None:
     assert not keep[5]
     assert keep[7]
     assert stored(["a", "a"], [0.9, 0.01], [False, False]) == [True, STORED_PER_FACET > 1]
+    # Many facets: at most STORED_LOW_MAX low scores per product, the best ones.
+    many = [f"f{i}" for i in range(100)]
+    low = [0.04 - i / 10_000 for i in range(100)]
+    keep = stored(many, low, [False] * 100)
+    assert sum(keep) == 1 + STORED_LOW_MAX  # the best score always, then the cap
+    assert keep[: 1 + STORED_LOW_MAX] == [True] * (1 + STORED_LOW_MAX)
 
 
 def test_a_right_pre_tick_takes_one_key() -> None:

@@ -55,9 +55,12 @@ NEW_RUNNER_UP_MIN_SCORE = 0.0
 # replayed by the bench): every score at least STORED_MIN_SCORE, every selected
 # tag, and each facet's best STORED_PER_FACET whatever their scores, so the page
 # can offer a facet's likeliest tags under keys even when a young model's
-# calibrated scores are all low.
+# calibrated scores are all low; of those low ones, the best STORED_LOW_MAX per
+# product (the page has len(ALL_KEYS) keys), so a taxonomy of many facets does
+# not multiply the rows.
 STORED_MIN_SCORE = 0.05
 STORED_PER_FACET = NEW_RUNNERS_UP_PER_FACET + 1
+STORED_LOW_MAX = 40
 
 
 def stored(facets: Sequence[str], scores: Sequence[float], selected: Sequence[bool]) -> list[bool]:
@@ -65,15 +68,15 @@ def stored(facets: Sequence[str], scores: Sequence[float], selected: Sequence[bo
     stored. The product's best score always is."""
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
     seen: dict[str, int] = {}
+    low = 0
     keep = [False] * len(scores)
     for rank, i in enumerate(order):
         seen[facets[i]] = seen.get(facets[i], 0) + 1
-        keep[i] = (
-            rank == 0
-            or scores[i] >= STORED_MIN_SCORE
-            or bool(selected[i])
-            or seen[facets[i]] <= STORED_PER_FACET
-        )
+        if rank == 0 or scores[i] >= STORED_MIN_SCORE or selected[i]:
+            keep[i] = True
+        elif seen[facets[i]] <= STORED_PER_FACET and low < STORED_LOW_MAX:
+            keep[i] = True
+            low += 1
     return keep
 
 
