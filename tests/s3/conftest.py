@@ -7,7 +7,9 @@ import pytest
 
 from tagger.storage_urls import child_url, s3_storage
 from tests.s3 import seaweed
-from tests.training.conftest import tiny_bert  # noqa: F401 (the session's tiny encoder)
+
+# The session's tiny encoder and the small catalogue the training tests use.
+from tests.training.conftest import make_catalogue, taxonomy, tiny_bert  # noqa: F401
 
 
 @pytest.fixture(scope="session")
