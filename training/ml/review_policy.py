@@ -10,12 +10,15 @@ reviewer sees. Two policies:
 - NEW: a tag is ticked only when it is likely right. With a trained model,
   whose scores are calibrated probabilities p, a candidate at or above its own
   threshold (in a single-valued facet only its best one, so the facet may stay
-  empty) is ticked when p clears one bar. Ticking costs an expected 1 - p keys
-  (its untick) and not ticking p keys (its tick), so the key-optimal bar is 0.5;
-  the precision target raises it: `precision_bar` picks the lowest bar at which
-  the candidates above it, over the version's scored products, have a mean
-  calibrated score (their expected precision) at or above the target. Without
-  such a pool the bar is the target itself. A zero-shot model has no labels to
+  empty) is ticked when p clears one bar. Ticking a multi-valued tag costs an
+  expected 1 - p keys (its untick) and not ticking it p keys (its tick), so it
+  pays from p = 0.5; a single-valued facet's best candidate pays from p above
+  the facet's chance of being empty (`empty_chance`: a wrong one is replaced by
+  the right one's key at no extra cost). The precision target raises the bar:
+  `precision_bar` picks the lowest bar at which the candidates above it, over
+  the version's scored products, have a mean calibrated score (their expected
+  precision) at or above the target. Without such a pool the bar is the target
+  itself. A zero-shot model has no labels to
   calibrate on, so it ticks only tags whose name or an alias the text spells
   out, and not a name that several tags share (`names_tag`). The model's other
   selections and the best few runners-up per facet stay on the page unticked,
