@@ -440,7 +440,10 @@ The keys a reviewer needs per product on the review page, today's pre-tick polic
 per facet scoring at least 0.15; number keys 1-9 only) against the new one (`new`,
 `training/ml/review_policy.py`), in the same run on the same scores. New: with
 calibrated probability p that a tag is right, a tick costs an expected 1 - p keys
-(its untick) and no tick p keys, so ticking pays from p = 0.5; the precision target
+(its untick) and no tick p keys, so ticking pays from p = 0.5 (a single-valued
+facet's best candidate: from p above the facet's chance of being empty, 1 - the sum
+of its scores, since a wrong one is replaced by the right one's key at no extra
+cost); the precision target
 (`TAGGER_PRETICK_PRECISION` = {reports[0]["precision_target"]}) raises the bar to the
 lowest score at which the candidates above it, over the products the version scored
 (here the test products; no labels read), have a mean calibrated score of at least
