@@ -43,6 +43,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("get", "/api/v1/imports/"): ("imports", "list_imports"),
     ("post", "/api/v1/imports/"): ("imports", "start_import"),
     ("get", "/api/v1/imports/{id}/"): ("imports", "get_import"),
+    ("post", "/api/v1/predictions/"): ("predictions", "import_predictions"),
     ("post", "/api/v1/review/next/"): ("review", "claim_next_product"),
     ("post", "/api/v1/review/undo/"): ("review", "undo_review"),
     ("post", "/api/v1/review/{external_id}/skip/"): ("review", "skip_product"),

@@ -18,6 +18,8 @@ class ModelVersion(models.Model):
         ZERO_SHOT = "zero_shot", _("Zero-shot (no labels)")
         HEAD = "head", _("Frozen encoder + head")
         FULL = "full", _("Full fine-tune")
+        # Predictions made outside and imported as suggestions (base_model: their name).
+        EXTERNAL = "external", _("External predictions")
 
     class Status(models.TextChoices):
         TRAINING = "training", _("Training")
@@ -25,6 +27,8 @@ class ModelVersion(models.Model):
         ACTIVE = "active", _("Active")
         FAILED = "failed", _("Failed")
         ARCHIVED = "archived", _("Archived")
+        # Imported predictions: no model files, so never scored, measured or promoted.
+        EXTERNAL = "external", _("External")
 
     mode = models.CharField(max_length=16, choices=Mode.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRAINING)

@@ -13,7 +13,7 @@ from tagger_client.cli import main
 from annotation.models import Product, ProductTag
 from annotation.services.tag_changes import record_tag_changes
 from tests.api.conftest import World
-from training.models import TrainingRun
+from training.models import ModelVersion, TrainingRun
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -164,3 +164,27 @@ def test_the_command_says_what_is_missing(capsys: Any) -> None:
 
     assert code == 2
     assert "TAGGER_TOKEN" in capsys.readouterr().err
+
+
+def test_the_command_imports_outside_predictions(
+    world: World, admin_client: Client, live_server: Any, tmp_path: Path, capsys: Any
+) -> None:
+    source = tmp_path / "vendor.jsonl"
+    source.write_text(
+        '{"product": "sku-1", "tag": "color:blue", "score": 0.66}\n'
+        '{"product": "sku-404", "tag": "color:blue", "score": 0.5}\n',
+        encoding="utf-8",
+    )
+
+    code, _ = _tagger(
+        live_server, admin_client, "import", str(source), "--predictions", "vendor-2026-01"
+    )
+
+    captured = capsys.readouterr()
+    suggestions = admin_client.list_product_suggestions(
+        "sku-1", model_version=ModelVersion.objects.get(mode="external").pk
+    )
+    assert code == 0
+    assert "1 created, 0 updated, 1 rejected" in captured.out
+    assert "prediction 2: no product with the id 'sku-404'" in captured.err
+    assert [(s["key"], s["score"]) for s in suggestions["results"]] == [("color:blue", 0.66)]

@@ -5,6 +5,7 @@ from django.urls import path
 from training.api import views as api
 
 urlpatterns = [
+    path("predictions/", api.PredictionsImportView.as_view(), name="predictions"),
     path("training/runs/", api.TrainingRunListView.as_view(), name="training-runs"),
     path("training/runs/<int:pk>/", api.TrainingRunDetailView.as_view(), name="training-run"),
     path(

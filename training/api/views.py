@@ -21,7 +21,7 @@ from annotation.api.permissions import IsTaggerAdmin
 from annotation.roles import signed_in
 from training import errors
 from training.models import ModelVersion, TrainingRun
-from training.services import runs, versions
+from training.services import predictions, runs, versions
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
@@ -196,3 +196,83 @@ class ModelVersionRollbackView(GenericApiView):
         except errors.PromotionError as exc:
             raise Conflict(str(exc)) from exc
         return Response(self.get_serializer(version).data)
+
+
+# -- outside predictions ----------------------------------------------------------------
+
+
+class PredictionSerializer(serializers.Serializer):
+    product = serializers.CharField(max_length=500, help_text="The product's external id")
+    tag = serializers.CharField(max_length=500, help_text="facet:value")
+    score = serializers.FloatField(help_text="0 to 1")
+
+
+class PredictionsImportSerializer(serializers.Serializer):
+    model_version = serializers.CharField(
+        max_length=predictions.MAX_NAME_LENGTH,
+        help_text="The outside model's name and version; the same name again updates it",
+    )
+    # DRF passes max_length on to the list serializer; the stubs do not know it.
+    predictions = PredictionSerializer(many=True, max_length=predictions.MAX_PREDICTIONS)  # type: ignore[call-arg]
+    threshold = serializers.FloatField(
+        min_value=0.0,
+        max_value=1.0,
+        default=0.5,
+        help_text="A suggestion is pre-ticked (selected) from this score up",
+    )
+
+
+class PredictionErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The prediction's place in the request")
+    reason = serializers.CharField()
+
+
+class PredictionsImportedSerializer(serializers.Serializer):
+    model_version = serializers.IntegerField(help_text="The external version's id")
+    name = serializers.CharField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    errors = PredictionErrorSerializer(  # type: ignore[assignment]  # a declared field: the metaclass takes it off the class
+        many=True, help_text="The first 100 rejected rows"
+    )
+
+
+def predictions_body(result: predictions.PredictionsResult) -> dict:
+    return PredictionsImportedSerializer(
+        {
+            "model_version": result.version.pk,
+            "name": result.version.base_model,
+            "created": result.created,
+            "updated": result.updated,
+            "rejected": result.rejected,
+            "errors": [{"index": i, "reason": r} for i, r in result.errors],
+        }
+    ).data
+
+
+class PredictionsImportView(GenericApiView):
+    """Import outside predictions as suggestions of a named external model version
+    (mode `external`): read them with products/<id>/suggestions/?model_version=<id>.
+    Rows naming an unknown product or tag are rejected with their index; the
+    others are saved."""
+
+    permission_classes = (IsTaggerAdmin,)
+    serializer_class = PredictionsImportSerializer
+
+    @extend_schema(
+        request=PredictionsImportSerializer, responses={200: PredictionsImportedSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(PredictionsImportSerializer, request.data)
+        rows = [predictions.Prediction(**row) for row in data["predictions"]]
+        try:
+            result = predictions.import_predictions(
+                data["model_version"],
+                rows,
+                threshold=data["threshold"],
+                user=signed_in(request.user),
+            )
+        except predictions.InvalidPredictions as exc:
+            raise bad_request(str(exc)) from exc
+        return Response(predictions_body(result))

@@ -45,8 +45,17 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--category", help="category path prefix")
     export.add_argument("--out", type=Path, help="a file (standard output by default)")
 
-    upload = commands.add_parser("import", help="import a catalogue file")
+    upload = commands.add_parser(
+        "import", help="import a catalogue file, or outside predictions as suggestions"
+    )
     upload.add_argument("file", type=Path)
+    upload.add_argument(
+        "--predictions",
+        metavar="MODEL_VERSION",
+        help="the file holds predictions (JSON lines of product, tag, score) of this "
+        "outside model version",
+    )
+    upload.add_argument("--threshold", type=float, default=0.5, help="with --predictions")
     upload.add_argument("--keep-valid", action="store_true", help="save the valid rows")
     upload.add_argument("--wait", action="store_true", help="wait until it has finished")
     upload.add_argument("--poll", type=float, default=2.0, help="seconds between checks")
@@ -90,7 +99,22 @@ def _wait(fetch: Callable[[], Any], poll: float, show: Callable[[Any], str]) -> 
     return current
 
 
+def _import_predictions(client: Client, args: argparse.Namespace) -> int:
+    lines = args.file.read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    result = client.import_predictions(args.predictions, rows, threshold=args.threshold)
+    for error in result["errors"]:
+        print(f"prediction {error['index'] + 1}: {error['reason']}", file=sys.stderr)
+    print(
+        f"v{result['model_version']} ({result['name']}): {result['created']} created, "
+        f"{result['updated']} updated, {result['rejected']} rejected"
+    )
+    return 0
+
+
 def _import(client: Client, args: argparse.Namespace) -> int:
+    if args.predictions:
+        return _import_predictions(client, args)
     batch = client.start_import(args.file, keep_valid=args.keep_valid)
     print(f"import {batch.id}: {batch.status}")
     if not args.wait:

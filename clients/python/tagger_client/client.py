@@ -39,6 +39,7 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "list_product_suggestions": ("GET", "/api/v1/products/{external_id}/suggestions/"),
     "start_import": ("POST", "/api/v1/imports/"),
     "get_import": ("GET", "/api/v1/imports/{id}/"),
+    "import_predictions": ("POST", "/api/v1/predictions/"),
     "list_facets": ("GET", "/api/v1/facets/"),
     "create_facet": ("POST", "/api/v1/facets/"),
     "list_tags": ("GET", "/api/v1/tags/"),
@@ -254,6 +255,24 @@ class Client:
 
     def get_import(self, batch_id: int) -> ImportBatch:
         return ImportBatch.from_json(self._call("get_import", {"id": batch_id}))
+
+    def import_predictions(
+        self,
+        model_version: str,
+        predictions: Iterable[Mapping[str, Any]],
+        *,
+        threshold: float = 0.5,
+    ) -> dict[str, Any]:
+        """Outside predictions ({"product", "tag", "score"}) as suggestions of the
+        external model version called `model_version`; rejected rows come back
+        with their index in `errors`."""
+        body = {
+            "model_version": model_version,
+            "predictions": [dict(p) for p in predictions],
+            "threshold": threshold,
+        }
+        result: dict[str, Any] = self._call("import_predictions", body=body)
+        return result
 
     # -- taxonomy -----------------------------------------------------------------------
 
