@@ -375,6 +375,33 @@ MEDIA_EXAMPLES: dict[tuple[str, str], Any] = {
         '{"id":"sku-1001","title":"Red cotton T-shirt","category":"Apparel > Tops",'
         f'"changed_at":"{AT}","tags":[],"removed":[]}}\n'
     ),
+    ("export_tags", "200:application/vnd.label-studio+json"): [
+        {
+            "data": {"id": "sku-1001", "title": "Red cotton T-shirt", "category": "Apparel > Tops"},
+            "annotations": [
+                {
+                    "result": [
+                        {
+                            "from_name": "color",
+                            "to_name": "title",
+                            "type": "choices",
+                            "value": {"choices": ["red"]},
+                        }
+                    ],
+                    "was_cancelled": False,
+                }
+            ],
+            "meta": {"changed_at": AT, "decided_by": ["mia"]},
+        }
+    ],
+    ("export_tags", "200:text/markdown"): (
+        "---\nlanguage: [en, zh]\ntask_categories: [text-classification]\n...\n---\n\n"
+        "# Product tags exported from Tagger\n"
+    ),
+    ("export_tags", "200:application/xml"): (
+        '<View>\n  <Text name="title" value="$title"/>\n  <Choices name="color" toName="title" '
+        'choice="multiple"><Choice value="red"/><Choice value="blue"/></Choices>\n</View>\n'
+    ),
     ("export_tags", "200:text/csv"): (
         "id,op,tag,facet,value,source,decided_by,decided_at,model_version,score,changed_at\n"
         f"sku-1001,approved,color:red,color,red,human,mia,{AT},7,0.93,{AT}\n"

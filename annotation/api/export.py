@@ -1,4 +1,4 @@
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -10,8 +10,10 @@ from annotation.api.base import ApiView
 from annotation.api.permissions import CanExport
 from annotation.inputs import parse_timestamp
 from annotation.services import export
+from annotation.services.export import interop
 
-FORMATS = ("json", "jsonl", "csv")
+FORMATS = ("json", "jsonl", "csv", "labelstudio", "labelstudio-config", "hf", "hf-card")
+LABEL_STUDIO_TYPE = "application/vnd.label-studio+json"
 MAX_PAGE_SIZE = 5000
 
 
@@ -61,6 +63,39 @@ class ExportRecordSerializer(serializers.Serializer):
     removed = ExportTagSerializer(many=True)
 
 
+class LabelStudioChoicesSerializer(serializers.Serializer):
+    choices = serializers.ListField(child=serializers.CharField())
+
+
+class LabelStudioResultSerializer(serializers.Serializer):
+    from_name = serializers.CharField(help_text="The facet")
+    to_name = serializers.CharField()
+    type = serializers.CharField()
+    value = LabelStudioChoicesSerializer()
+
+
+class LabelStudioAnnotationSerializer(serializers.Serializer):
+    result = LabelStudioResultSerializer(many=True)
+    was_cancelled = serializers.BooleanField()
+
+
+class LabelStudioDataSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    category = serializers.CharField()
+
+
+class LabelStudioMetaSerializer(serializers.Serializer):
+    changed_at = serializers.DateTimeField()
+    decided_by = serializers.ListField(child=serializers.CharField())
+
+
+class LabelStudioTaskSerializer(serializers.Serializer):
+    data = LabelStudioDataSerializer()  # type: ignore[assignment]  # a declared field: the metaclass takes it off the class
+    annotations = LabelStudioAnnotationSerializer(many=True)
+    meta = LabelStudioMetaSerializer()
+
+
 class ExportPageSerializer(serializers.Serializer):
     results = ExportRecordSerializer(many=True)
     next_cursor = serializers.CharField(allow_null=True)
@@ -82,7 +117,16 @@ strings.
 stable while products change). `jsonl` (one record per line) and `csv` (one row per
 product and tag; `op` is `approved` or `removed`; a product left with no approved
 tag gets one `approved` row with an empty tag) stream the whole result in one
-response. Tokens: `Authorization: Bearer tgr_...` with the export scope."""
+response. Tokens: `Authorization: Bearer tgr_...` with the export scope.
+
+**Interop.** `labelstudio` streams a JSON array of Label Studio tasks (the product
+as `data`, its approved tags as a completed annotation, one Choices result per
+facet) and `labelstudio-config` the project's labelling config for them (a Choices
+control per facet over `title`, from the active taxonomy). `hf` streams Hugging Face `datasets` rows (id, title, category, tags as
+`facet:value` keys, changed_at) and `hf-card` the dataset card (README.md) for the
+same rows: save them as `data/train.jsonl` and `README.md` and
+`datasets.load_dataset(folder)` reads them (`tagger export --format hf --out DIR`
+does both)."""
 
 
 class ExportView(ApiView):
@@ -98,7 +142,8 @@ class ExportView(ApiView):
                 "format",
                 str,
                 enum=list(FORMATS),
-                description="json (paged), jsonl or csv (streamed)",
+                description="json (paged); jsonl, csv, labelstudio, hf (streamed); "
+                "labelstudio-config, hf-card",
             ),
             OpenApiParameter("cursor", str, description="next_cursor of the previous page"),
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME),
@@ -112,9 +157,12 @@ class ExportView(ApiView):
             (200, "application/json"): ExportPageSerializer,
             (200, "application/x-ndjson"): OpenApiTypes.STR,
             (200, "text/csv"): OpenApiTypes.STR,
+            (200, LABEL_STUDIO_TYPE): LabelStudioTaskSerializer(many=True),
+            (200, "text/markdown"): OpenApiTypes.STR,
+            (200, "application/xml"): OpenApiTypes.STR,
         },
     )
-    def get(self, request: Request) -> Response | StreamingHttpResponse:
+    def get(self, request: Request) -> Response | HttpResponse | StreamingHttpResponse:
         query = ExportQuery(data=request.query_params)
         if not query.is_valid():
             raise ValidationError(query.errors)
@@ -138,6 +186,26 @@ class ExportView(ApiView):
             return StreamingHttpResponse(
                 export.stream_jsonl(flt, data.get("cursor")),
                 content_type="application/x-ndjson; charset=utf-8",
+            )
+        if fmt == "labelstudio":
+            return StreamingHttpResponse(
+                interop.stream_label_studio(flt, data.get("cursor")),
+                content_type=f"{LABEL_STUDIO_TYPE}; charset=utf-8",
+            )
+        if fmt == "hf":
+            return StreamingHttpResponse(
+                interop.stream_hf(flt, data.get("cursor")),
+                content_type="application/x-ndjson; charset=utf-8",
+            )
+        if fmt == "labelstudio-config":
+            return HttpResponse(
+                interop.label_studio_config(*interop.taxonomy_for_label_studio()),
+                content_type="application/xml; charset=utf-8",
+            )
+        if fmt == "hf-card":
+            return HttpResponse(
+                interop.dataset_card(flt, data.get("cursor")),
+                content_type="text/markdown; charset=utf-8",
             )
         response = StreamingHttpResponse(
             export.iter_csv(export.iter_records(flt, data.get("cursor"))),

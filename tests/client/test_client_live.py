@@ -188,3 +188,30 @@ def test_the_command_imports_outside_predictions(
     assert "1 created, 0 updated, 1 rejected" in captured.out
     assert "prediction 2: no product with the id 'sku-404'" in captured.err
     assert [(s["key"], s["score"]) for s in suggestions["results"]] == [("color:blue", 0.66)]
+
+
+def test_the_command_writes_a_hugging_face_dataset_folder(
+    world: World, export_client: Client, live_server: Any, tmp_path: Path
+) -> None:
+    _changed(*world.products)
+
+    code, _ = _tagger(
+        live_server, export_client, "export", "--format", "hf", "--out", str(tmp_path)
+    )
+
+    rows = (tmp_path / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    card = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert code == 0
+    assert [json.loads(r)["tags"] for r in rows] == [["color:red"], ["color:blue"], []]
+    assert "path: data/train.jsonl" in card
+    assert "num_examples: 3" in card
+
+
+def test_label_studio_tasks_stream_through_the_client(world: World, export_client: Client) -> None:
+    _changed(world.products[1])
+
+    tasks = json.loads(b"".join(export_client.export_stream("labelstudio")))
+
+    assert [(t["data"]["id"], t["annotations"][0]["result"][0]["value"]) for t in tasks] == [
+        ("sku-2", {"choices": ["blue"]})
+    ]

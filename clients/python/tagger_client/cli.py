@@ -16,7 +16,8 @@ from typing import IO, Any
 
 from tagger_client.client import ApiError, Client
 
-STREAMED_FORMATS = ("jsonl", "csv", "labelstudio", "hf")
+STREAMED_FORMATS = ("jsonl", "csv", "labelstudio", "labelstudio-config", "hf-card")
+HF_DATA_FILE = "data/train.jsonl"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,9 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--format",
         default="records",
-        choices=("records", *STREAMED_FORMATS),
+        choices=("records", "hf", *STREAMED_FORMATS),
         help="records: one JSON record per line, fetched page by page (incremental "
-        "with --since or --state); or a format the server streams",
+        "with --since or --state); hf: a Hugging Face dataset folder (--out DIR: "
+        f"{HF_DATA_FILE} and its card README.md); or a format the server streams",
     )
     export.add_argument("--since", help="only products changed after this ISO date-time")
     export.add_argument(
@@ -74,6 +76,8 @@ def _export(client: Client, args: argparse.Namespace, out: IO[bytes]) -> int:
     since = args.since
     if args.state is not None and since is None and args.state.exists():
         since = json.loads(args.state.read_text())["updated_since"]
+    if args.format == "hf":
+        return _export_hf(client, args, since, filters)
     if args.format in STREAMED_FORMATS:
         for chunk in client.export_stream(args.format, updated_since=since, **filters):
             out.write(chunk)
@@ -87,6 +91,24 @@ def _export(client: Client, args: argparse.Namespace, out: IO[bytes]) -> int:
     if args.state is not None and newest is not None:
         args.state.write_text(json.dumps({"updated_since": newest}) + "\n")
     print(f"{count} records", file=sys.stderr)
+    return 0
+
+
+def _export_hf(
+    client: Client, args: argparse.Namespace, since: str | None, filters: dict[str, Any]
+) -> int:
+    """The rows and the dataset card, as `datasets.load_dataset(DIR)` reads them."""
+    if args.out is None:
+        print("tagger: --format hf needs --out DIR", file=sys.stderr)
+        return 2
+    data = args.out / HF_DATA_FILE
+    data.parent.mkdir(parents=True, exist_ok=True)
+    with data.open("wb") as rows:
+        for chunk in client.export_stream("hf", updated_since=since, **filters):
+            rows.write(chunk)
+    card = b"".join(client.export_stream("hf-card", updated_since=since, **filters))
+    (args.out / "README.md").write_bytes(card)
+    print(f"{args.out}: {HF_DATA_FILE} and README.md", file=sys.stderr)
     return 0
 
 
@@ -166,7 +188,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[bytes] | None = None) -> 
     client = Client(args.url, args.token)
     try:
         if args.command == "export":
-            if args.out is not None:
+            if args.out is not None and args.format != "hf":
                 with args.out.open("wb") as out:
                     return _export(client, args, out)
             return _export(client, args, stdout or sys.stdout.buffer)
