@@ -203,6 +203,16 @@ MATRIX: dict[tuple[str, str], tuple[set[str], Builder]] = {
         lambda w, u: Call(url("model-version-promote", w.version_with_files().pk)),
     ),
     ("model-version-rollback", "POST"): (ADMINS, _rollback),
+    ("predictions", "POST"): (
+        ADMINS,
+        _fixed(
+            "predictions",
+            body={
+                "model_version": "vendor",
+                "predictions": [{"product": "sku-1", "tag": "color:red", "score": 0.9}],
+            },
+        ),
+    ),
     ("tokens", "GET"): (ADMINS, _fixed("tokens")),
     ("tokens", "POST"): (ADMINS, _fixed("tokens", body={"name": "sync", "scope": "export"})),
     ("token", "GET"): (ADMINS, _token("token")),
