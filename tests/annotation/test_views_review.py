@@ -305,3 +305,20 @@ def test_low_scored_candidates_stay_off_the_page_and_out_of_the_decisions(
     ]
     assert f'name="shown" value="{t["jute"].pk}"' not in html
     assert "1 lower-scored candidate is not listed" in html
+
+
+def test_the_queue_strategy_shows_in_words_and_its_priority_only_on_hover(
+    reviewer_client: Client,
+) -> None:
+    from django.utils import timezone
+
+    catalog = build_catalog(products=1)
+    QueueEntry.objects.filter(product=catalog.products[0]).update(
+        ranked_at=timezone.now(), priority=388.97312
+    )
+
+    html = reviewer_client.get(reverse("annotation:review")).content.decode()
+
+    assert 'title="priority 388.973">strategy most uncertain first</span>' in html
+    assert ">priority 388.973<" not in html
+    assert "uncertainty" not in html
