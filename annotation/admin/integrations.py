@@ -11,7 +11,8 @@ from django.utils.translation import ngettext
 
 from annotation.admin.base import ReadOnlyAdmin
 from annotation.errors import WebhookError
-from annotation.models import ApiToken, Webhook, WebhookDelivery
+from annotation.models import ApiToken, Webhook, WebhookDelivery, WebhookEvent
+from annotation.models.integrations import default_webhook_events
 from annotation.roles import signed_in
 from annotation.services import webhooks
 from annotation.services.tokens import revoke_token
@@ -70,9 +71,23 @@ class WebhookAdminForm(forms.ModelForm):
         ),
     )
 
+    events = forms.MultipleChoiceField(
+        label=_("Events"),
+        choices=WebhookEvent.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The event types this webhook receives; none ticked keeps the current ones."),
+    )
+
     class Meta:
         model = Webhook
         fields: ClassVar[list[str]] = ["url", "active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["events"].initial = (
+            self.instance.events if self.instance.pk is not None else default_webhook_events()
+        )
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]
@@ -93,7 +108,7 @@ class WebhookAdminForm(forms.ModelForm):
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
     form = WebhookAdminForm
-    fields = ("url", "active", "new_secret", "version", "created_by", "created_at")
+    fields = ("url", "active", "events", "new_secret", "version", "created_by", "created_at")
     list_display = ("url", "active", "version", "created_by", "created_at")
     list_filter = ("active",)
     readonly_fields = ("version", "created_by", "created_at")
@@ -104,14 +119,18 @@ class WebhookAdmin(admin.ModelAdmin):
         # Through the service, as the API: a new URL starts a new version and
         # cancels the deliveries made for the old one.
         secret = form.cleaned_data.get("new_secret") or None
+        events = form.cleaned_data.get("events") or None
         if change:
             current = Webhook.objects.get(pk=obj.pk)
-            webhooks.update_webhook(current, url=obj.url, secret=secret, active=obj.active)
+            webhooks.update_webhook(
+                current, url=obj.url, secret=secret, active=obj.active, events=events
+            )
         else:
             created = webhooks.create_webhook(
                 url=obj.url,
                 secret=secret or "",
                 active=obj.active,
+                events=events,
                 created_by=signed_in(request.user),
             )
             obj.pk = created.pk

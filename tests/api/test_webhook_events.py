@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -16,7 +17,7 @@ from annotation.services.importing import import_products
 from annotation.services.review import Decision, submit_review
 from annotation.services.tag_changes import record_tag_changes
 from tests.api.conftest import World
-from tests.factories import WebhookFactory
+from tests.factories import UserFactory, WebhookFactory
 from training.services.versions import promote
 
 pytestmark = pytest.mark.django_db
@@ -140,3 +141,18 @@ def test_the_api_registers_and_changes_a_hooks_events(
     assert "events" in unknown.json()
     assert changed.json()["events"] == ["import.finished"]
     assert Webhook.objects.get(pk=chosen.json()["id"]).events == ["import.finished"]
+
+
+def test_the_admin_sets_a_hooks_events(settings: Any) -> None:
+    settings.TAGGER_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    staff = Client()
+    staff.force_login(UserFactory(username="root", superuser=True))
+    add = reverse("admin:annotation_webhook_add")
+    body = {"url": "http://127.0.0.1:9/h", "active": "on", "new_secret": "a-secret-of-16-ch"}
+
+    staff.post(add, {**body, "events": ["tags.removed", "import.finished"]})
+    hook = Webhook.objects.get()
+    staff.post(reverse("admin:annotation_webhook_change", args=[hook.pk]), body)
+
+    hook.refresh_from_db()
+    assert hook.events == ["tags.removed", "import.finished"]
