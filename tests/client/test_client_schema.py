@@ -1,17 +1,23 @@
 """The client checked against the OpenAPI schema the server serves: each call
 names a real operation, with its method and path."""
 
+import dataclasses
 import json
 from typing import Any
 
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
-from tagger_client import ENDPOINTS, Client
+from tagger_client import ENDPOINTS, Client, models
+
+
+def _schema() -> dict[str, Any]:
+    generated = SchemaGenerator().get_schema(request=None, public=True)
+    schema: dict[str, Any] = json.loads(OpenApiJsonRenderer().render(generated))
+    return schema
 
 
 def _operations() -> dict[str, tuple[str, str]]:
-    generated = SchemaGenerator().get_schema(request=None, public=True)
-    schema: dict[str, Any] = json.loads(OpenApiJsonRenderer().render(generated))
+    schema = _schema()
     return {
         operation["operationId"]: (method.upper(), path)
         for path, item in schema["paths"].items()
@@ -48,3 +54,34 @@ def test_the_client_covers_export_products_taxonomy_review_and_training() -> Non
         "start_training_run",
         "get_training_run",
     } <= covered
+
+
+# Fields the schema leaves optional, which the client reads with the server's default.
+OPTIONAL = {("Facet", "multi_valued")}
+
+
+def test_every_typed_field_is_a_required_property_of_its_component() -> None:
+    """The client's records read fields the schema promises: each dataclass is
+    the component of the same name, and every field it reads is required there."""
+    components = _schema()["components"]["schemas"]
+    records = [
+        cls
+        for cls in vars(models).values()
+        if isinstance(cls, type)
+        and dataclasses.is_dataclass(cls)
+        and cls.__module__ == models.__name__
+    ]
+
+    unpromised = {
+        cls.__name__: sorted(
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.name != "raw"
+            and (cls.__name__, f.name) not in OPTIONAL
+            and f.name not in components[cls.__name__].get("required", [])
+        )
+        for cls in records
+    }
+
+    assert len(records) >= 8
+    assert {name: fields for name, fields in unpromised.items() if fields} == {}

@@ -97,7 +97,9 @@ class Facet:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Facet:
-        return cls(id=data["id"], name=data["name"], multi_valued=data["multi_valued"], raw=data)
+        # Not required by the schema (the facet has a default): the server's default.
+        multi_valued = data.get("multi_valued", True)
+        return cls(id=data["id"], name=data["name"], multi_valued=multi_valued, raw=data)
 
 
 @dataclass(frozen=True)
