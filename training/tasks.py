@@ -10,7 +10,7 @@ from django.db import InterfaceError, OperationalError
 from annotation.models import Product
 from training import jobs
 from training.models import ModelVersion
-from training.services import comparison, job, ranking, runs, scoring
+from training.services import comparison, job, progress, ranking, runs, scoring
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +55,17 @@ def score_catalog(version_id: int, product_ids: list[int] | None = None, full: b
     version = _scorable(version_id)
     if version is None:
         return 0
+    tracker = None
     if product_ids is None:
         product_ids = (
             list(Product.objects.order_by("id").values_list("id", flat=True))
             if full
             else scoring.pending_product_ids(version)
+        )
+        # A re-scoring of the catalogue: its progress is shown (services.progress);
+        # the chunks add to it.
+        tracker = progress.Tracker(
+            progress.SCORING, version_id, total=len(product_ids), stage=progress.SCORING_STAGE
         )
     if len(product_ids) >= FANOUT_MIN_PRODUCTS:
         chunks = [
@@ -70,7 +76,11 @@ def score_catalog(version_id: int, product_ids: list[int] | None = None, full: b
         )
         jobs.score_chunks(version_id, chunks)
         return 0
-    written = scoring.score_products(version, product_ids)
+    written = scoring.score_products(
+        version, product_ids, on_progress=tracker.advance if tracker else None
+    )
+    if tracker is not None:
+        tracker.finish()
     logger.info("v%s scored %d products (%d suggestions)", version_id, len(product_ids), written)
     _rank_when_scored(version)
     return written
@@ -89,7 +99,12 @@ def score_chunk(version_id: int, product_ids: list[int]) -> int:
     version = _scorable(version_id)
     if version is None:
         return 0
-    written = scoring.score_products(version, product_ids)
+    tracker = progress.Tracker.resume(progress.SCORING)
+    if tracker is not None and tracker.version_id != version_id:
+        tracker = None
+    written = scoring.score_products(
+        version, product_ids, on_progress=tracker.advance if tracker else None
+    )
     if not scoring.pending_products(version).exists():
         _rank_when_scored(version)
     return written

@@ -27,7 +27,7 @@ from training.ml.names import NameVote
 from training.ml.thresholds import facet_groups
 from training.ml.types import TagSpec
 from training.models import ModelVersion
-from training.services import datasets, mistakes, versions
+from training.services import datasets, mistakes, progress, versions
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +290,7 @@ def rank_queue(
     *,
     batch_size: int = RANK_BATCH_SIZE,
     seed: int | None = None,
+    listener: progress.Listener | None = None,
 ) -> int:
     """Re-rank every unreviewed queue entry with the project's query strategy over
     `model_version`'s scores (default: the active version). Without any version,
@@ -309,17 +310,50 @@ def rank_queue(
     )
     if not pending:
         return 0
+    # Shown on the dashboard and by `manage.py rescore` (services.progress).
+    tracker = progress.Tracker(
+        progress.RANKING,
+        version.pk if version else None,
+        total=len(pending),
+        stage=progress.READING,
+        listener=listener,
+    )
+    try:
+        ranked = _rank(version, pending, settings, batch_size, exploration, rng, seed, tracker)
+    except BaseException:
+        tracker.finish(ok=False)
+        raise
+    tracker.finish()
+    return ranked
+
+
+def _rank(
+    version: ModelVersion | None,
+    pending: list[int],
+    settings: ProjectSettings,
+    batch_size: int,
+    exploration: float,
+    rng: np.random.Generator,
+    seed: int | None,
+    tracker: progress.Tracker,
+) -> int:
     spec = query.resolve(settings.queue_strategy)
 
     if version is None or spec.name == "cold_start":
+        tracker.stage(progress.CHOOSING)
         priorities, strategy = _cold_start(
             pending, version or _zero_shot_version(), batch_size, exploration, rng
         )
+        tracker.stage(progress.WRITING, total=len(priorities))
         return queue.apply_ranking(
-            priorities, strategy=strategy, model_version_id=version.pk if version else None
+            priorities,
+            strategy=strategy,
+            model_version_id=version.pk if version else None,
+            on_progress=tracker.advance,
         )
 
     ids, proba, thresholds, tag_vocab = score_matrix(version, pending)
+    tracker.stage(progress.CHOOSING)
     ctx = query.QueryContext(
         proba=proba,
         thresholds=thresholds,
@@ -341,6 +375,9 @@ def rank_queue(
         spec.name, ctx, batch_size=min(batch_size, len(ids)), rng=rng, exploration_share=exploration
     )
     priorities = _priorities(ids, ranking, rest_reasons)
-    ranked = queue.apply_ranking(priorities, strategy=spec.name, model_version_id=version.pk)
+    tracker.stage(progress.WRITING, total=len(priorities))
+    ranked = queue.apply_ranking(
+        priorities, strategy=spec.name, model_version_id=version.pk, on_progress=tracker.advance
+    )
     mistakes.flag_possible_mistakes(version, seed=seed or 0)
     return ranked

@@ -1,7 +1,7 @@
 """Scoring the catalogue: one version's predictions written as Suggestions."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -22,8 +22,14 @@ logger = logging.getLogger(__name__)
 # "was scored by it".
 
 
-def score_products(version: ModelVersion, product_ids: Sequence[int], chunk_size: int = 256) -> int:
+def score_products(
+    version: ModelVersion,
+    product_ids: Sequence[int],
+    chunk_size: int = 256,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
     """Write the version's Suggestions for these products; returns rows written.
+    `on_progress(n)` hears each committed chunk of n products.
 
     Idempotent: each chunk replaces the version's earlier rows for its products
     in one transaction, so re-running leaves the same rows."""
@@ -41,6 +47,8 @@ def score_products(version: ModelVersion, product_ids: Sequence[int], chunk_size
             )
         )
         if not products:
+            if on_progress is not None:
+                on_progress(len(chunk))
             continue
         predictions = model.predict([p.model_text for p in products], min_score=0.0)
         rows: list[Suggestion] = []
@@ -73,6 +81,8 @@ def score_products(version: ModelVersion, product_ids: Sequence[int], chunk_size
             ).delete()
             Suggestion.objects.bulk_create(rows, batch_size=500)
         written += len(rows)
+        if on_progress is not None:
+            on_progress(len(chunk))
     return written
 
 

@@ -13,14 +13,21 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from annotation.models import Product, ProductTag, ProjectSettings, ReviewEvent, Tag
-from annotation.services import queue
+from annotation.services import queue, workers
 from annotation.templatetags.labels import localized_label
 from annotation.views.access import page_user_required
+from training import jobs
 from training import learning_curve as curves
 from training.ml import stopping
 from training.models import ModelVersion, TrainingRun
+from training.services import progress
 
 CURVE_VERSIONS = 100
+# Finished re-scorings and rankings stay on the dashboard this long.
+SHOW_FINISHED_SECONDS = 600
+# Queued work older than this, or a job silent this long, makes the dashboard
+# ask whether a worker consumes its queue.
+ASK_WORKERS_AFTER_SECONDS = 30
 
 
 def _midnight() -> datetime:
@@ -119,6 +126,51 @@ def stopping_forecast() -> dict | None:
     }
 
 
+def background_work() -> list[progress.Progress]:
+    """The catalogue's re-scoring and the queue's ranking, while they run and
+    for a while after."""
+    shown = []
+    for kind in progress.KINDS:
+        now = progress.current(kind)
+        if now is not None and (not now.finished or now.age_seconds < SHOW_FINISHED_SECONDS):
+            shown.append(now)
+    return shown
+
+
+def missing_worker(run: TrainingRun | None, work: list[progress.Progress]) -> dict | None:
+    """The queue that work is waiting on and no worker consumes, with the
+    command that starts one; None when nothing waits or a worker is there.
+    Asks the workers only when something has waited a while (cached)."""
+    waiting: list[str] = []
+    if (
+        run is not None
+        and run.status == TrainingRun.Status.QUEUED
+        and (timezone.now() - run.created_at).total_seconds() > ASK_WORKERS_AFTER_SECONDS
+    ):
+        waiting.append(jobs.training_queue())
+    for job in work:
+        if not job.finished and job.age_seconds > ASK_WORKERS_AFTER_SECONDS:
+            queue_name = (
+                jobs.scoring_queue() if job.kind == progress.SCORING else workers.default_queue()
+            )
+            waiting.append(queue_name)
+    for queue_name in dict.fromkeys(waiting):
+        if workers.cached_consumers(queue_name).none:
+            return {"queue": queue_name, "command": workers.start_command(queue_name)}
+    return None
+
+
+def _status_context() -> dict:
+    run = _latest_run()
+    work = background_work()
+    return {
+        "run": run,
+        "background": work,
+        "background_active": any(not job.finished for job in work),
+        "missing_worker": missing_worker(run, work),
+    }
+
+
 def _latest_run() -> TrainingRun | None:
     return (
         TrainingRun.objects.filter(in_flight=True).first()
@@ -141,8 +193,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "curve": learning_curve(),
         "stopping": stopping_forecast(),
         "active": ModelVersion.objects.active(),
-        "run": _latest_run(),
         "stats": queue.queue_stats(),
+        **_status_context(),
     }
     return render(request, "training/dashboard.html", context)
 
@@ -151,4 +203,4 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def training_progress(request: HttpRequest) -> HttpResponse:
     """The read-only progress fragment the dashboard polls while a run is in flight."""
-    return render(request, "training/_training_status.html", {"run": _latest_run()})
+    return render(request, "training/_training_status.html", _status_context())

@@ -1,7 +1,7 @@
 """Creating entries, writing priorities, tidying leases and counting."""
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -67,12 +67,13 @@ def apply_ranking(
     *,
     strategy: str,
     model_version_id: int | None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> int:
     """Write new priorities (product id -> Priority) onto the pending entries;
     completed entries and unknown products are ignored. Leases are left alone, so
     a product someone is reviewing stays theirs. Returns the number of entries
     updated. A reason that is not a QueueEntry.Reason is a programming error
-    (ValueError)."""
+    (ValueError). `on_progress(n)` hears each committed chunk of n priorities."""
     now = timezone.now()
     rows = sorted(
         (int(pid), float(p.value), QueueEntry.Reason(p.reason).value)
@@ -83,6 +84,8 @@ def apply_ranking(
     for chunk in chunks(rows, WRITE_CHUNK):
         with transaction.atomic():
             updated += update_priorities(chunk, strategy, model_version_id, now)
+        if on_progress is not None:
+            on_progress(len(chunk))
     # A product waiting for its second opinion keeps saying so (a possible
     # mistake sent back for another look keeps its own reason).
     QueueEntry.objects.filter(completed_at__isnull=True, reviews_done__gt=0).exclude(

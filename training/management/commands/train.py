@@ -5,14 +5,12 @@ from celery import current_app as celery_app
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from annotation.services import workers
 from training import errors, jobs
+from training.management.commands._waiting import WorkerWatch
 from training.models import TrainingRun
 from training.services import job, runs
 
 POLL_SECONDS = 1.0
-# While the run is queued, ask this often whether a worker consumes its queue.
-WORKER_CHECK_SECONDS = 10.0
 # Without a worker for this long, the queued run is cancelled (--worker-wait).
 DEFAULT_WORKER_WAIT = 60.0
 
@@ -85,7 +83,7 @@ class Command(BaseCommand):
         return run
 
     def _follow(self, run: TrainingRun, worker_wait: float) -> TrainingRun:
-        watch = _WorkerWatch(jobs.training_queue(), worker_wait)
+        watch = WorkerWatch(jobs.training_queue(), worker_wait, "manage.py train --inline")
         with tqdm(total=100, bar_format="{l_bar}{bar}| {n:.0f}%") as bar:
             while True:
                 run.refresh_from_db()
@@ -102,7 +100,7 @@ class Command(BaseCommand):
                         self._give_up(run, watch)
                 time.sleep(POLL_SECONDS)
 
-    def _give_up(self, run: TrainingRun, watch: "_WorkerWatch") -> None:
+    def _give_up(self, run: TrainingRun, watch: WorkerWatch) -> None:
         run = runs.cancel_training(run)
         if run.status != TrainingRun.Status.CANCELLED:
             return  # a worker took it just now: follow it to the end
@@ -131,47 +129,4 @@ class Command(BaseCommand):
             raise CommandError(f"training run {run.pk} was cancelled")
         raise CommandError(
             f"training run {run.pk} {run.status}: {run.error or 'no error recorded'}"
-        )
-
-
-class _WorkerWatch:
-    """Asks every WORKER_CHECK_SECONDS whether a worker consumes `queue`; says
-    so once when none does, and gives up after `wait` seconds without one."""
-
-    def __init__(self, queue: str, wait: float) -> None:
-        self.queue = queue
-        self.wait = wait
-        self._next_check = 0.0
-        self._missing_since: float | None = None
-        self._warned = False
-        self.gave_up = False
-
-    def how_to(self) -> str:
-        return (
-            f"Start a worker that consumes it: `{workers.start_command(self.queue)}` "
-            "(`make run` starts one for the demo), then run this command again; or train "
-            "in this process without a worker: `manage.py train --inline`."
-        )
-
-    def check(self) -> str | None:
-        """A line to show when it is time to say that no worker is there."""
-        now = time.monotonic()
-        if now < self._next_check:
-            return None
-        self._next_check = now + WORKER_CHECK_SECONDS
-        answer = workers.consumers(self.queue)
-        if not answer.none:
-            self._missing_since = None
-            return None
-        if self._missing_since is None:
-            self._missing_since = now
-        if now - self._missing_since >= self.wait:
-            self.gave_up = True
-            return None
-        if self._warned:
-            return None
-        self._warned = True
-        return (
-            f"No Celery worker consumes the queue {self.queue!r}: the run stays queued. "
-            f"{self.how_to()} Waiting {self.wait:g} s for one."
         )
