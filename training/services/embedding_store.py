@@ -29,8 +29,13 @@ class DatabaseVectorStore:
 
     def put_many(self, space: str, vectors: Sequence[tuple[str, bytes]]) -> None:
         # Another worker may have stored the same text meanwhile: same vector, kept.
+        # In key order, so two workers inserting overlapping sets inside
+        # transactions wait for each other instead of deadlocking.
         CachedEmbedding.objects.bulk_create(
-            [CachedEmbedding(space=space, text_hash=key, vector=vec) for key, vec in vectors],
+            [
+                CachedEmbedding(space=space, text_hash=key, vector=vec)
+                for key, vec in sorted(vectors)
+            ],
             batch_size=_CHUNK,
             ignore_conflicts=True,
         )
