@@ -1,5 +1,6 @@
 """Model versions and uploads in a real S3-compatible store (SeaweedFS on loopback)."""
 
+import gzip
 import json
 from pathlib import Path
 
@@ -7,8 +8,10 @@ import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotation.services.importing import uploads
+from annotation.models import ImportBatch, Product
+from annotation.services.importing import queue_import, uploads
 from tests.factories import ModelVersionFactory
 from training.ml.model import build_zero_shot
 from training.ml.types import TagSpec
@@ -150,3 +153,26 @@ def test_uploads_wait_in_the_object_store(model_store: str) -> None:
     assert not storages["uploads"].exists(stored.name)
     with pytest.raises(FileNotFoundError):
         uploads.open_stored(stored.name)
+
+
+def test_an_uploaded_catalogue_is_imported_from_the_object_store(
+    model_store: str, django_capture_on_commit_callbacks
+) -> None:
+    data = gzip.compress(b"id,title\n" + b"".join(f"A{i},Mug {i}\n".encode() for i in range(300)))
+    upload = SimpleUploadedFile("catalog.csv.gz", data, content_type="application/gzip")
+
+    storage = storages["uploads"]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        batch = queue_import(upload, filename="catalog.csv.gz", keep_valid=False, user=None)
+    # The file waits in the store (not in TAGGER_UPLOAD_DIR) for the worker.
+    assert storage.exists(batch.stored_file)
+    assert storage.size(batch.stored_file) == len(data)
+    for callback in callbacks:
+        callback()
+
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.SUCCEEDED
+    assert batch.rows_created == 300
+    assert Product.objects.filter(external_id="A299", title="Mug 299").exists()
+    # Deleted from the store once imported.
+    assert [o.key for o in storage.bucket.objects.filter(Prefix=f"{storage.location}/")] == []

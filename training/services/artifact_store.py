@@ -20,7 +20,6 @@ import fcntl
 import hashlib
 import json
 import logging
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -215,11 +214,3 @@ def _download(name: str, marker: dict[str, Any], directory: Path) -> None:
         (tmp / LOCAL_STAMP).write_text(publish_id + "\n", encoding="utf-8")
 
     write_directory_atomically(directory, write)
-
-
-def remove_local(directory: Path) -> None:
-    if directory.exists():
-        shutil.rmtree(directory, ignore_errors=True)
-    lock = directory.parent / f".{directory.name}.fetch-lock"
-    if lock.exists():
-        os.unlink(lock)
