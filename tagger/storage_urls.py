@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 S3_BACKEND = "storages.backends.s3.S3Storage"
 _QUERY_KEYS = {"endpoint_url", "region", "addressing_style"}
+SPOOL_MAX_MEMORY_BYTES = 8 * 1024 * 1024
 
 
 def s3_storage(url: str, setting: str = "MODEL_STORAGE_URL") -> dict[str, Any]:
@@ -40,6 +41,9 @@ def s3_storage(url: str, setting: str = "MODEL_STORAGE_URL") -> dict[str, Any]:
         "file_overwrite": True,
         "default_acl": None,
         "querystring_auth": False,
+        # A file read from the store is spooled into a temporary file past this
+        # (django-storages' default, 0, keeps a whole upload or model in memory).
+        "max_memory_size": SPOOL_MAX_MEMORY_BYTES,
     }
     if query.get("endpoint_url"):
         options["endpoint_url"] = query["endpoint_url"]

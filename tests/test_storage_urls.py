@@ -5,7 +5,7 @@ import json
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tagger.storage_urls import S3_BACKEND, child_url, s3_storage
+from tagger.storage_urls import S3_BACKEND, SPOOL_MAX_MEMORY_BYTES, child_url, s3_storage
 from tests.test_settings_env import _run
 
 STORAGE_SETTINGS = (
@@ -28,6 +28,8 @@ def test_an_s3_url_names_bucket_prefix_endpoint_and_region() -> None:
     assert options["addressing_style"] == "path"
     assert options["region_name"] == "eu-1"
     assert options["file_overwrite"] is True
+    # Reads spill to disk: an upload or a model is never held whole in memory.
+    assert options["max_memory_size"] == SPOOL_MAX_MEMORY_BYTES
 
 
 def test_aws_s3_needs_no_endpoint() -> None:

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotation.models import ImportBatch, Product
 from annotation.services.importing import queue_import, uploads
+from tagger.storage_urls import SPOOL_MAX_MEMORY_BYTES
 from tests.factories import ModelVersionFactory
 from training.ml.model import build_zero_shot
 from training.ml.types import TagSpec
@@ -176,3 +177,15 @@ def test_an_uploaded_catalogue_is_imported_from_the_object_store(
     assert Product.objects.filter(external_id="A299", title="Mug 299").exists()
     # Deleted from the store once imported.
     assert [o.key for o in storage.bucket.objects.filter(Prefix=f"{storage.location}/")] == []
+
+
+def test_a_large_file_read_from_the_store_spills_to_disk(model_store: str) -> None:
+    body = bytes(range(256)) * (SPOOL_MAX_MEMORY_BYTES // 256 + 4096)
+    stored = uploads.store(ContentFile(body, name="big.jsonl"))
+
+    with uploads.open_stored(stored.name) as handle:
+        assert handle.read(10) == body[:10]
+        assert handle.file._rolled  # a file on disk, not the whole upload in memory
+        handle.seek(0)
+        assert handle.read() == body
+    uploads.delete_stored(stored.name)
