@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
 # Pages ask at most this often per queue (the answer is cached): an inspect
 # waits its whole timeout when nobody answers.
 PAGE_CACHE_SECONDS = 30
+# A page asks only about work queued at least this long ago: a worker usually
+# takes a task within a second or two.
+PAGE_ASK_AFTER_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,18 @@ def cached_consumers(queue: str | None = None) -> QueueConsumers:
     answer = consumers(name)
     cache.set(key, answer, PAGE_CACHE_SECONDS)
     return answer
+
+
+def missing_for_page(queue: str | None, waiting_since: datetime) -> dict[str, str] | None:
+    """For a page showing work queued since `waiting_since`: the queue and the
+    command that starts a worker for it when none consumes it, else None. Asks
+    only once the work has waited PAGE_ASK_AFTER_SECONDS (cached answers)."""
+    if (timezone.now() - waiting_since).total_seconds() < PAGE_ASK_AFTER_SECONDS:
+        return None
+    answer = cached_consumers(queue)
+    if not answer.none:
+        return None
+    return {"queue": answer.queue, "command": start_command(answer.queue)}
 
 
 def start_command(queue: str) -> str:

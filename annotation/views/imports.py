@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from annotation.errors import ImportFileError
 from annotation.models import ImportBatch
+from annotation.services import workers
 from annotation.services.importing import queue_import
 from annotation.services.importing.uploads import accepted_name
 from annotation.views.access import SignedInRequest, admin_required
@@ -93,7 +94,7 @@ def import_view(request: SignedInRequest) -> HttpResponse:
 def import_batch(request: SignedInRequest, batch_id: int) -> HttpResponse:
     """One import: its progress while it runs, then its counts and errors."""
     batch = get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=batch_id)
-    return render(request, "annotation/import_batch.html", {"batch": batch})
+    return render(request, "annotation/import_batch.html", _batch_context(batch))
 
 
 @admin_required
@@ -102,4 +103,12 @@ def import_progress(request: SignedInRequest, batch_id: int) -> HttpResponse:
     """The fragment htmx polls every 2 s while the import is queued or running;
     once it has finished it answers once more, with the outcome and no polling."""
     batch = get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=batch_id)
-    return render(request, "annotation/_import_progress.html", {"batch": batch})
+    return render(request, "annotation/_import_progress.html", _batch_context(batch))
+
+
+def _batch_context(batch: ImportBatch) -> dict[str, Any]:
+    """The batch, and while it waits in the queue, whether any worker will take it."""
+    missing = None
+    if batch.status == ImportBatch.Status.QUEUED:
+        missing = workers.missing_for_page(None, batch.started_at)
+    return {"batch": batch, "missing_worker": missing}
