@@ -133,3 +133,12 @@ def test_render_keeps_earlier_rows_commands_and_conclusions(
     assert "`python bench/encoders.py --new`, `python bench/encoders.py --old`" in text
     assert "### Default mode per device\n\nHead on the CPU.\n\n## Other\n\nuntouched\n" in text
     assert "old text" not in text
+
+
+def test_a_run_without_precision_is_named_by_the_cpu_default(
+    encoders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = argparse.Namespace(variant="", precision=None)
+    assert encoders.variant_of(args) == ""  # fp32 unless configured
+    monkeypatch.setenv("TAGGER_ENCODER_PRECISION", "int8")
+    assert encoders.variant_of(args) == "int8"
