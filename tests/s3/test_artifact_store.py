@@ -2,6 +2,8 @@
 
 import gzip
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -189,3 +191,32 @@ def test_a_large_file_read_from_the_store_spills_to_disk(model_store: str) -> No
         handle.seek(0)
         assert handle.read() == body
     uploads.delete_stored(stored.name)
+
+
+def test_processes_fetching_the_same_version_at_once_fetch_it_once(
+    model_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "built"
+    write_artifact(source, {"config.json": b"{}", "head.bin": b"w" * 100_000})
+    artifact_store.publish("v11", source)
+    downloads: list[str] = []
+    real_download = artifact_store._download
+
+    def counted(name: str, marker: dict, directory: Path) -> None:
+        downloads.append(name)
+        real_download(name, marker, directory)
+
+    monkeypatch.setattr(artifact_store, "_download", counted)
+    target = tmp_path / "cache" / "v11"
+    start = threading.Barrier(4)
+
+    def fetch() -> bool:
+        start.wait()
+        return artifact_store.fetch("v11", target)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: fetch(), range(4)))
+
+    assert results == [True] * 4
+    assert downloads == ["v11"]
+    assert (target / "head.bin").read_bytes() == b"w" * 100_000
