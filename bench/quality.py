@@ -338,7 +338,7 @@ Command: `{command}` (each run writes its JSON, by default `bench/out/quality.js
 Machine: {where}; shared with other jobs while measured, so seconds are upper bounds.
 """
     write_section("Model quality", body, args.doc)
-    print(f"wrote {args.json} and {args.doc}")
+    print(f"wrote {args.doc}" if args.from_json else f"wrote {args.json} and {args.doc}")
 
 
 if __name__ == "__main__":
