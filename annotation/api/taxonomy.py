@@ -49,11 +49,12 @@ class FacetListView(ListApiView):
     def post(self, request: Request) -> Response:
         data = validated(FacetSerializer, request.data)
         name = clean_text(data["name"])
-        if TagGroup.objects.filter(name__iexact=name).exists():
+        if taxonomy_service.facet_named(name) is not None:
             raise serializers.ValidationError({"name": [f"a facet named {name!r} exists"]})
         with transaction.atomic():
             _import(dict(data))
-            group = TagGroup.objects.get(name__iexact=name)
+            group = taxonomy_service.facet_named(name)
+            assert group is not None  # just imported
         return Response(FacetSerializer(group).data, status=status.HTTP_201_CREATED)
 
 
@@ -140,14 +141,15 @@ class TagListView(ListApiView):
         data = validated(TagCreateSerializer, request.data)
         group: TagGroup = data["facet"]
         name = clean_text(data["name"])
-        if Tag.objects.filter(group=group, name__iexact=name).exists():
+        if taxonomy_service.tag_named(group, name) is not None:
             raise serializers.ValidationError(
                 {"name": [f"the facet {group.name!r} already has a tag named {name!r}"]}
             )
         spec = {"name": data["name"], **{k: data[k] for k in _TAG_TEXT_FIELDS if k in data}}
         with transaction.atomic():
             _import({"name": group.name, "tags": [spec]})
-            tag = Tag.objects.select_related("group").get(group=group, name__iexact=name)
+            tag = taxonomy_service.tag_named(group, name)
+            assert tag is not None  # just imported
             if data.get("aliases"):
                 _checked(
                     lambda: taxonomy_service.set_aliases(

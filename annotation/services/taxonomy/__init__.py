@@ -7,7 +7,12 @@ previews merges and unmerges; names.py holds the name rules. Refusals raise
 annotation.errors.TaxonomyError.
 """
 
-from annotation.services.taxonomy.file_import import TaxonomyResult, import_taxonomy
+from annotation.services.taxonomy.file_import import (
+    TaxonomyResult,
+    facet_named,
+    import_taxonomy,
+    tag_named,
+)
 from annotation.services.taxonomy.lifecycle import (
     MergeResult,
     affected_products,
@@ -40,7 +45,9 @@ __all__ = [
     "check_merge",
     "check_name",
     "deprecate_tag",
+    "facet_named",
     "import_taxonomy",
+    "tag_named",
     "last_merge",
     "merge_preview",
     "merge_tags",

@@ -68,6 +68,20 @@ def _apply(obj: TagGroup | Tag, values: Mapping[str, Any]) -> list[str]:
     return changed
 
 
+def facet_named(name: str) -> TagGroup | None:
+    """The facet called `name`, matched as import_taxonomy matches (Unicode
+    casefold), not by the database's iexact (ASCII-only case folding on SQLite)."""
+    key = name.casefold()
+    return next((g for g in TagGroup.objects.all() if g.name.casefold() == key), None)
+
+
+def tag_named(group: TagGroup, name: str) -> Tag | None:
+    """The facet's tag called `name`, matched as import_taxonomy matches."""
+    key = name.casefold()
+    tags = Tag.objects.select_related("group").filter(group=group)
+    return next((t for t in tags if t.name.casefold() == key), None)
+
+
 def import_taxonomy(source: str | Path | IO[bytes] | Mapping[str, Any]) -> TaxonomyResult:
     """Upsert facets and tags from a JSON document:
     {"facets": [{"name", "display_name_en", "display_name_zh", "multi_valued",
