@@ -32,7 +32,7 @@ def test_a_facet_name_is_taken_case_insensitively(world: World, integrations: AP
     assert "exists" in response.json()["name"][0]
 
 
-@pytest.mark.parametrize("first, second", [("état", "ÉTAT"), ("straße", "STRASSE")])
+@pytest.mark.parametrize(("first", "second"), [("état", "ÉTAT"), ("straße", "STRASSE")])
 def test_a_facet_name_is_taken_whatever_the_script_of_its_letters(
     world: World, integrations: APIClient, first: str, second: str
 ) -> None:

@@ -47,11 +47,11 @@ __all__ = [
     "deprecate_tag",
     "facet_named",
     "import_taxonomy",
-    "tag_named",
     "last_merge",
     "merge_preview",
     "merge_tags",
     "rename_tag",
     "set_aliases",
+    "tag_named",
     "unmerge_tag",
 ]
