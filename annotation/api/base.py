@@ -11,7 +11,7 @@ from django.db.models import Field, IntegerField, Model, QuerySet
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import Direction, OpenApiResponse
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.pagination import (
@@ -105,6 +105,17 @@ class ApiView(ApiMixin, APIView):
 
 class GenericApiView(ApiMixin, GenericAPIView):
     pass
+
+
+class SlugField(serializers.SlugRelatedField):
+    """A SlugRelatedField that answers "does not exist" for a slug holding NUL,
+    which no stored name has, instead of sending it to the database (PostgreSQL
+    refuses NUL in text: a 500)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
 
 
 class Conflict(APIException):

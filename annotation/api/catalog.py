@@ -18,6 +18,7 @@ from annotation.api.base import (
     Conflict,
     GenericApiView,
     ListApiView,
+    SlugField,
     bad_request,
     error_response,
     validated,
@@ -46,7 +47,7 @@ class ProductQuerySerializer(serializers.Serializer):
     category = serializers.CharField(required=False, max_length=200)
     state = serializers.ChoiceField(choices=["reviewed", "unreviewed"], required=False)
     tag = TagKeyField(required=False, help_text="facet:value the active model suggests")
-    facet = serializers.SlugRelatedField(
+    facet = SlugField(
         slug_field="name",
         queryset=TagGroup.objects.all(),
         required=False,

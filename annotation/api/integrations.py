@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotation import roles
-from annotation.api.base import GenericApiView, ListApiView, validated
+from annotation.api.base import GenericApiView, ListApiView, SlugField, validated
 from annotation.api.permissions import IsTaggerAdmin
 from annotation.errors import WebhookError
 from annotation.models import ApiToken, Webhook, WebhookDelivery, WebhookEvent
@@ -53,7 +53,7 @@ class TokenCreatedSerializer(TokenSerializer):
 class TokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     scope = serializers.ChoiceField(choices=ApiToken.Scope.choices, default=ApiToken.Scope.EXPORT)
-    user = serializers.SlugRelatedField(
+    user = SlugField(
         slug_field="username",
         queryset=User.objects.filter(is_active=True),
         required=False,

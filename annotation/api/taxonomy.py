@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from annotation.api.base import (
     GenericApiView,
     ListApiView,
+    SlugField,
     bad_request,
     validated,
 )
@@ -88,7 +89,7 @@ class TagQuerySerializer(serializers.Serializer):
 
 
 class TagCreateSerializer(serializers.Serializer):
-    facet = serializers.SlugRelatedField(slug_field="name", queryset=TagGroup.objects.all())
+    facet = SlugField(slug_field="name", queryset=TagGroup.objects.all())
     name = serializers.CharField(max_length=200)
     display_name_en = serializers.CharField(required=False, allow_blank=True, max_length=200)
     display_name_zh = serializers.CharField(required=False, allow_blank=True, max_length=200)

@@ -175,3 +175,13 @@ def test_deprecating_reports_the_affected_products_once(
     assert first.json()["tag"]["status"] == "deprecated"
     assert second.status_code == 400
     assert "already deprecated" in second.json()["detail"]
+
+
+def test_a_facet_name_holding_nul_is_a_400_not_a_database_error(
+    world: World, integrations: APIClient
+) -> None:
+    # PostgreSQL refuses NUL in text; found by the schema fuzzer as a 500.
+    response = integrations.post(TAGS, {"facet": "col\x00or", "name": "teal"}, format="json")
+
+    assert response.status_code == 400
+    assert "facet" in response.json()
