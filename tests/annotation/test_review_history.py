@@ -2,12 +2,14 @@
 submits, reopening any of them, and the reopened page showing their own
 decisions instead of the model's pre-ticks."""
 
+import uuid
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from annotation.models import ProductTag
+from annotation.models import ProductTag, ReviewEvent
 from annotation.services.review import (
     Decision,
     recent_submissions,
@@ -16,6 +18,7 @@ from annotation.services.review import (
     undo_submission,
 )
 from tests.annotation.ui_catalog import build_catalog
+from tests.factories import ProductFactory, TagFactory, TagGroupFactory
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -32,6 +35,36 @@ def test_history_lists_the_last_ten_submits_newest_first(merchandiser: User) -> 
     assert len(history) == 10
     assert [h.product_id for h in history] == [p.pk for p in reversed(catalog.products)][:10]
     assert all(h.approved == 1 and not h.undone for h in history)
+
+
+def test_history_reads_past_pages_of_a_long_history(merchandiser: User) -> None:
+    """Wide submits (30 tags each) put the tenth one beyond the first page of
+    events the history reads; it still lists exactly the ten newest, whole."""
+    products = ProductFactory.create_batch(12)
+    group = TagGroupFactory(name="style")
+    tags = TagFactory.create_batch(30, group=group)
+    submissions = []
+    for product in products:
+        submission = uuid.uuid4()
+        submissions.append(submission)
+        ReviewEvent.objects.bulk_create(
+            ReviewEvent(
+                user=merchandiser,
+                product=product,
+                tag=tag,
+                action=ReviewEvent.Action.ACCEPT if i < 3 else ReviewEvent.Action.REJECT,
+                previous_state="",
+                new_state=ProductTag.State.APPROVED if i < 3 else ProductTag.State.REJECTED,
+                submission=submission,
+            )
+            for i, tag in enumerate(tags)
+        )
+
+    history = recent_submissions(merchandiser)
+
+    assert [h.submission for h in history] == submissions[::-1][:10]
+    assert [h.title for h in history] == [p.title for p in products[::-1][:10]]
+    assert all(h.approved == 3 for h in history)
 
 
 def test_an_earlier_submit_can_be_undone_and_its_decisions_read(merchandiser: User) -> None:

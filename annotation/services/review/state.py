@@ -36,9 +36,14 @@ def review_state(product: Product, model_version: ModelVersion | None) -> list[T
     if model_version is not None:
         suggestions = {
             s.tag_id: s
-            for s in Suggestion.objects.filter(product=product, model_version=model_version)
+            for s in Suggestion.objects.filter(product=product, model_version=model_version).only(
+                "tag_id", "score", "selected", "evidence"
+            )
         }
-    decided = {row.tag_id: row for row in ProductTag.objects.filter(product=product)}
+    decided = {
+        row.tag_id: row
+        for row in ProductTag.objects.filter(product=product).only("tag_id", "state")
+    }
     tags = Tag.objects.select_related("group").in_bulk(suggestions.keys() | decided.keys())
     views = []
     for tag_id, tag in tags.items():

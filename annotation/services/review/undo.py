@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from annotation.models import Product, ProductTag, ReviewEvent
 from annotation.services import queue
@@ -106,29 +106,59 @@ def _own_submissions(user: User) -> QuerySet[ReviewEvent]:
 
 
 def recent_submissions(user: User, limit: int = HISTORY_SIZE) -> list[HistoryItem]:
-    """The user's latest `limit` review submissions, newest first, undone or not."""
-    latest: dict[uuid.UUID, list[ReviewEvent]] = {}
-    events = _own_submissions(user).select_related("product").order_by("-created_at", "-pk")
-    for event in events.iterator(chunk_size=200):
-        assert event.submission is not None  # filtered in _own_submissions
-        if event.submission not in latest and len(latest) == limit:
+    """The user's latest `limit` review submissions, newest first, undone or not.
+
+    The submission ids come from the user's events read newest first in bounded
+    pages through the (user, created_at) index, stopping at the (limit + 1)-th
+    distinct one, so the cost does not grow with the reviewer's history; one
+    grouped query then sums up those submissions and another reads their titles.
+    """
+    order: list[uuid.UUID] = []  # newest first
+    seen: set[uuid.UUID] = set()
+    ids = _own_submissions(user).order_by("-created_at", "-pk").values_list("submission", flat=True)
+    page, start = 256, 0
+    while len(order) < limit:
+        rows = list(ids[start : start + page])
+        for submission in rows:
+            if submission not in seen:
+                seen.add(submission)
+                order.append(submission)
+                if len(order) == limit:
+                    break
+        if len(rows) < page:
             break
-        latest.setdefault(event.submission, []).append(event)
-    undone = set(
-        ReviewEvent.objects.filter(action=Action.UNDO, submission__in=latest).values_list(
-            "submission", flat=True
+        start += page
+    summary = {
+        row["submission"]: row
+        for row in _own_submissions(user)
+        .filter(submission__in=order)
+        .order_by()
+        .values("submission")
+        .annotate(
+            product_id=Max("product_id"),
+            created_at=Max("created_at"),
+            approved=Count("pk", filter=Q(tag__isnull=False, new_state=ProductTag.State.APPROVED)),
+            undone=Exists(
+                ReviewEvent.objects.filter(action=Action.UNDO, submission=OuterRef("submission"))
+            ),
+        )
+    }
+    titles = dict(
+        Product.objects.filter(pk__in={row["product_id"] for row in summary.values()}).values_list(
+            "pk", "title"
         )
     )
     return [
         HistoryItem(
             submission=submission,
-            product_id=items[0].product_id,
-            title=items[0].product.title,
-            created_at=items[0].created_at,
-            approved=sum(1 for e in items if e.tag_id and e.new_state == ProductTag.State.APPROVED),
-            undone=submission in undone,
+            product_id=row["product_id"],
+            title=titles.get(row["product_id"], ""),
+            created_at=row["created_at"],
+            approved=row["approved"],
+            undone=row["undone"],
         )
-        for submission, items in latest.items()
+        for submission in order
+        if (row := summary.get(submission)) is not None
     ]
 
 
