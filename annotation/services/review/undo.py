@@ -120,6 +120,7 @@ def recent_submissions(user: User, limit: int = HISTORY_SIZE) -> list[HistoryIte
     while len(order) < limit:
         rows = list(ids[start : start + page])
         for submission in rows:
+            assert submission is not None  # filtered in _own_submissions
             if submission not in seen:
                 seen.add(submission)
                 order.append(submission)
@@ -135,7 +136,7 @@ def recent_submissions(user: User, limit: int = HISTORY_SIZE) -> list[HistoryIte
         .order_by()
         .values("submission")
         .annotate(
-            product_id=Max("product_id"),
+            its_product=Max("product_id"),
             created_at=Max("created_at"),
             approved=Count("pk", filter=Q(tag__isnull=False, new_state=ProductTag.State.APPROVED)),
             undone=Exists(
@@ -144,15 +145,15 @@ def recent_submissions(user: User, limit: int = HISTORY_SIZE) -> list[HistoryIte
         )
     }
     titles = dict(
-        Product.objects.filter(pk__in={row["product_id"] for row in summary.values()}).values_list(
+        Product.objects.filter(pk__in={row["its_product"] for row in summary.values()}).values_list(
             "pk", "title"
         )
     )
     return [
         HistoryItem(
             submission=submission,
-            product_id=row["product_id"],
-            title=titles.get(row["product_id"], ""),
+            product_id=row["its_product"],
+            title=titles.get(row["its_product"], ""),
             created_at=row["created_at"],
             approved=row["approved"],
             undone=row["undone"],
