@@ -36,6 +36,11 @@ class ModelVersion(models.Model):
     artifact_path = models.CharField(max_length=1000, blank=True)
     tag_vocab = models.JSONField(default=list, blank=True)
     thresholds = models.JSONField(default=dict, blank=True)
+    # The category schema learned from the training products' approved tags
+    # (training.services.categories): {"facet", "level", "min_support",
+    # "allowed": {category key: [facet, ...]}, "support": {category key: n}};
+    # {} when the taxonomy names no category facet.
+    category_schema = models.JSONField(default=dict, blank=True)
     # Metrics on the frozen evaluation set.
     metrics = models.JSONField(default=dict, blank=True)
     train_size = models.PositiveIntegerField(default=0)

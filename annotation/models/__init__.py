@@ -1,4 +1,4 @@
-from annotation.models.catalog import ImportBatch, Product, Tag, TagGroup
+from annotation.models.catalog import CategoryFacet, ImportBatch, Product, Tag, TagGroup
 from annotation.models.integrations import (
     ApiToken,
     NotifiedTags,
@@ -15,6 +15,7 @@ from annotation.models.review import ProductTag, ReviewEvent, Suggestion
 
 __all__ = [
     "ApiToken",
+    "CategoryFacet",
     "ImportBatch",
     "NotifiedTags",
     "OutboxMessage",

@@ -114,10 +114,23 @@ class TagGroup(models.Model):
         default=True, help_text="Off: a product carries at most one tag of this facet."
     )
     position = models.PositiveIntegerField(default=0)
+    # The facet whose tag names a product's category (at most one): category-aware
+    # proposals learn which facets apply within each of its tags. When no facet is
+    # marked, a facet named "category" plays the part (CategoryFacet, below).
+    is_category = models.BooleanField(
+        default=False, help_text="Its tag names the product's category."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["position", "name"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["is_category"],
+                condition=models.Q(is_category=True),
+                name="one_category_facet",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -217,3 +230,25 @@ class Tag(models.Model):
         return follow_merges(
             self, lambda pk: Tag.objects.select_related("group").filter(pk=pk).first()
         )
+
+
+class CategoryFacet(models.Model):
+    """An admin's word on whether a facet applies within a category (a tag of the
+    category facet). It wins over the schema the model learned from approved tags
+    (annotation.services.taxonomy.categories)."""
+
+    category = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="facet_overrides")
+    facet = models.ForeignKey(TagGroup, on_delete=models.CASCADE, related_name="category_overrides")
+    allowed = models.BooleanField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["category", "facet"], name="category_facet_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category_id} {self.facet_id} {'allowed' if self.allowed else 'excluded'}"

@@ -319,6 +319,27 @@ class AliasesForm(forms.Form):
     )
 
 
+class CategoryFacetForm(forms.Form):
+    """Mark a facet as the one naming the product's category (or unmark it)."""
+
+    marked = forms.BooleanField(required=False)
+
+
+class CategoryRuleForm(forms.Form):
+    """An admin's word on one facet within a category."""
+
+    ALLOW, EXCLUDE, LEARNED = "allow", "exclude", "learned"
+
+    facet = forms.ModelChoiceField(queryset=TagGroup.objects.all())
+    rule = forms.ChoiceField(choices=[(ALLOW, ALLOW), (EXCLUDE, EXCLUDE), (LEARNED, LEARNED)])
+
+    @property
+    def allowed(self) -> bool | None:
+        """The override to store: True, False, or None to drop it."""
+        rule = self.cleaned_data["rule"]
+        return None if rule == self.LEARNED else rule == self.ALLOW
+
+
 class DisplayNamesForm(forms.Form):
     display_name_en = forms.CharField(label=_("English name"), required=False, max_length=200)
     display_name_zh = forms.CharField(label=_("Chinese name"), required=False, max_length=200)

@@ -25,8 +25,9 @@ from annotation.models import Product, QueueEntry, ReviewEvent, Tag, TagGroup
 from annotation.services import active_model, queue
 from annotation.services import review as review_service
 from annotation.services.review.layout import pretick_precision, review_layout
+from annotation.services.taxonomy import categories
 from annotation.templatetags.highlight import highlight_text
-from annotation.templatetags.labels import reason_label
+from annotation.templatetags.labels import localized_label, reason_label
 from annotation.views.access import SignedInRequest, reviewer_required
 from annotation.views.forms import ProductActionForm, ReviewSubmitForm
 
@@ -163,6 +164,7 @@ def _panel_context(request: SignedInRequest, entry: QueueEntry | None) -> dict:
     restored = _restore_draft(request, product, blocks, zh)
     parts = _text_parts(product, shown)
     return {
+        "category_line": _category_line(views, version, zh),
         "restored": restored is not None,
         "restored_added": restored or [],
         "history": review_service.recent_submissions(request.user),
@@ -177,6 +179,21 @@ def _panel_context(request: SignedInRequest, entry: QueueEntry | None) -> dict:
         "hidden_candidates": hidden,
         **parts,
         "long_description": parts["description_length"] > LONG_DESCRIPTION,
+    }
+
+
+def _category_line(
+    views: list[review_service.TagView], version: active_model.ModelVersion | None, zh: bool
+) -> dict[str, str] | None:
+    """The product's category and the facets that apply within it (category-aware
+    proposals: the others were masked when the product was scored)."""
+    found = categories.facets_that_apply(views, version.category_schema if version else None)
+    if found is None:
+        return None
+    language = "zh" if zh else "en"
+    return {
+        "category": localized_label(found.category, language),
+        "facets": ("、" if zh else ", ").join(localized_label(f, language) for f in found.facets),
     }
 
 

@@ -15,11 +15,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotation.errors import TaxonomyError
 from annotation.models import ProductTag, Tag, TagGroup
+from annotation.services import active_model
 from annotation.services import taxonomy as taxonomy_service
+from annotation.services.taxonomy import categories
 from annotation.templatetags.labels import localized_label
 from annotation.views.access import SignedInRequest, admin_required
 from annotation.views.forms import (
     AliasesForm,
+    CategoryFacetForm,
+    CategoryRuleForm,
     DeprecateTagForm,
     DisplayNamesForm,
     MergeTagForm,
@@ -68,8 +72,31 @@ def taxonomy_page(request: HttpRequest) -> HttpResponse:
         "status": status,
         "tag_form": TagCreateForm(prefix="tag"),
         "facet_form": TagGroupCreateForm(prefix="facet"),
+        "category_facet": categories.category_facet(),
     }
     return render(request, "annotation/taxonomy.html", context)
+
+
+@admin_required
+@require_POST
+def mark_category_facet(request: HttpRequest, facet_id: int) -> HttpResponse:
+    group = get_object_or_404(TagGroup, pk=facet_id)
+    form = CategoryFacetForm(request.POST)
+    form.is_valid()
+    marked = bool(form.cleaned_data.get("marked"))
+    categories.mark_category_facet(group, marked)
+    if marked:
+        messages.success(
+            request,
+            _("%(facet)s now names the product's category.") % {"facet": localized_label(group)},
+        )
+    else:
+        messages.success(
+            request,
+            _("%(facet)s no longer names the product's category.")
+            % {"facet": localized_label(group)},
+        )
+    return redirect("annotation:taxonomy")
 
 
 @admin_required
@@ -127,6 +154,23 @@ def _detail_context(tag: Tag, **forms: object) -> dict:
             initial={"display_name_en": tag.display_name_en, "display_name_zh": tag.display_name_zh}
         ),
         "deprecate_form": DeprecateTagForm(),
+        **_category_context(tag),
+    }
+
+
+def _category_context(tag: Tag) -> dict:
+    """For a tag of the category facet: the facets that apply within it (learned
+    by the active version, and the admins' overrides)."""
+    facet = categories.category_facet()
+    if facet is None or tag.group_id != facet.pk:
+        return {"category_rules": None}
+    version = active_model.active_version()
+    learned = version.category_schema if version is not None else {}
+    support = (learned.get("support") or {}).get(tag.key) if learned else None
+    return {
+        "category_rules": categories.category_rules(tag, learned),
+        "category_version": version,
+        "category_support": support,
     }
 
 
@@ -375,4 +419,26 @@ def display_names(request: HttpRequest, tag_id: int) -> HttpResponse:
     tag.display_name_zh = form.cleaned_data["display_name_zh"].strip()
     tag.save(update_fields=["display_name_en", "display_name_zh", "updated_at"])
     messages.success(request, _("Display names of %(tag)s saved.") % {"tag": tag.key})
+    return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
+
+
+@admin_required
+@require_POST
+def category_rule(request: SignedInRequest, tag_id: int) -> HttpResponse:
+    tag = _tag(tag_id)
+    form = CategoryRuleForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
+    facet: TagGroup = form.cleaned_data["facet"]
+    try:
+        categories.set_category_rule(tag, facet, form.allowed, user=request.user)
+    except TaxonomyError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Facets of %(category)s saved; the next scoring applies them.")
+            % {"category": localized_label(tag)},
+        )
     return redirect("annotation:taxonomy_tag", tag_id=tag.pk)

@@ -69,3 +69,42 @@ class CategorySchema:
                     continue
                 keep[i, k] = (tag.key if self.level == "tag" else tag.facet) in allowed
         return keep
+
+    def allows(self, category: str | None, tag: TagSpec) -> bool:
+        """Whether a product in `category` (None: unknown or unsure) keeps `tag`:
+        the category facet itself, and every tag of a category without a schema,
+        always stay."""
+        if category is None or tag.facet == self.facet:
+            return True
+        allowed = self.allowed.get(category)
+        if allowed is None:
+            return True
+        return (tag.key if self.level == "tag" else tag.facet) in allowed
+
+    def category_of(self, scores: Sequence[tuple[str, float]], sure: float = SURE) -> str | None:
+        """The category a product counts as in, from its (tag key, score) pairs: the
+        best-scored tag of the category facet when its score is at least `sure`."""
+        best: tuple[str, float] | None = None
+        for key, score in scores:
+            if TagSpec.from_key(key).facet == self.facet and (best is None or score > best[1]):
+                best = (key, score)
+        return best[0] if best is not None and best[1] >= sure else None
+
+    def to_json(self) -> dict:
+        return {
+            "facet": self.facet,
+            "level": self.level,
+            "allowed": {c: sorted(found) for c, found in sorted(self.allowed.items())},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> CategorySchema | None:
+        """The schema `to_json` wrote (None for an empty or malformed one)."""
+        facet, level, allowed = data.get("facet"), data.get("level"), data.get("allowed")
+        if not isinstance(facet, str) or level not in ("tag", "facet"):
+            return None
+        if not isinstance(allowed, dict):
+            return None
+        return cls(
+            facet, level, {str(c): frozenset(map(str, found)) for c, found in allowed.items()}
+        )

@@ -19,7 +19,7 @@ from annotation.models import ProjectSettings
 from training.errors import NothingToTrain
 from training.ml.types import Cancelled, ProgressFn
 from training.models import ModelVersion, TrainingRun
-from training.services import comparison, datasets, evalset, versions
+from training.services import categories, comparison, datasets, evalset, versions
 from training.stages import stage_key
 
 if TYPE_CHECKING:
@@ -253,6 +253,8 @@ def _train(run: TrainingRun, reporter: _Reporter) -> ModelVersion:
         created_by=run.created_by,
         train_size=len(train),
         train_fingerprint=datasets.fingerprint(train),
+        # Which facets apply within each category, from these products' approved tags.
+        category_schema=categories.learn_schema(train.labels),
     )
     run.model_version = version
     run.save(update_fields=["model_version"])

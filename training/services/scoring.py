@@ -7,10 +7,12 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from annotation.models import Product, Suggestion, Tag
+from annotation.services.taxonomy.categories import effective_schema
 from training import jobs
 from training.ml.review_policy import stored
 from training.ml.types import TagSpec
 from training.models import ModelVersion
+from training.services import categories
 from training.services.versions import ensure_zero_shot_version, load_model
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,10 @@ def score_products(
     # A tag merged since training scores for the tag it was merged into; a
     # deprecated tag or one renamed away is dropped.
     tag_ids = Tag.objects.current_ids(model.tag_vocab)
+    # Category-aware proposals: a product whose category is known (approved) or
+    # sure (scored at least 0.5) keeps only the facets its category allows; the
+    # others are not stored, so they count as 0, are never ticked or keyed.
+    schema = effective_schema(version.category_schema)
     written = 0
     ids = list(product_ids)
     for start in range(0, len(ids), chunk_size):
@@ -51,6 +57,12 @@ def score_products(
                 on_progress(len(chunk))
             continue
         predictions = model.predict([p.model_text for p in products], min_score=0.0)
+        if schema is not None:
+            approved = categories.approved_categories(schema, chunk)
+            predictions = [
+                categories.mask(schema, preds, approved.get(product.pk))
+                for product, preds in zip(products, predictions, strict=True)
+            ]
         rows: list[Suggestion] = []
         for product, preds in zip(products, predictions, strict=True):
             best: dict[int, Suggestion] = {}
