@@ -66,3 +66,24 @@ def test_an_unsure_or_thin_category_masks_nothing() -> None:
 def test_an_unknown_level_is_refused() -> None:
     with pytest.raises(ValueError, match="level"):
         CategorySchema.learn(LABELS, "category", "brand")
+
+
+def test_allows_per_product_agrees_with_the_mask() -> None:
+    schema = CategorySchema.learn(LABELS, "category", "facet", min_support=2)
+    proba = np.array([[0.9, 0.1, 0.8, 0.6, 0.7, 0.6], [0.3, 0.2, 0.8, 0.6, 0.7, 0.6]])
+
+    keep = schema.mask(proba, TAGS)
+
+    for i, row in enumerate(proba):
+        category = schema.category_of([(t.key, float(s)) for t, s in zip(TAGS, row, strict=True)])
+        assert [schema.allows(category, t) for t in TAGS] == keep[i].tolist()
+    assert schema.category_of([("category:Shoes", 0.49), ("color:Red", 0.9)]) is None
+    assert schema.allows("category:Unknown", TagSpec.from_key("sleeve:Long"))
+
+
+def test_a_schema_survives_its_json_form() -> None:
+    schema = CategorySchema.learn(LABELS, "category", "facet", min_support=2)
+
+    assert CategorySchema.from_json(schema.to_json()) == schema
+    assert CategorySchema.from_json({}) is None
+    assert CategorySchema.from_json({"facet": "category", "level": "leaf", "allowed": {}}) is None
