@@ -104,3 +104,12 @@ def test_train_tagger_picks_the_encoder_from_its_texts(
         train_tagger(CHINESE, [["a:b"]] * len(CHINESE), [TagSpec.from_key("a:b")], TrainConfig())
 
     assert seen == [str(built_e5)]
+
+
+def test_reports_name_the_packaged_encoders_by_model_not_by_folder(built_e5: Path) -> None:
+    # The MiniLM package keeps its weights in a folder called "model".
+    assert Path(minilm_base_model()).name == "model"
+    assert encoder.encoder_label(minilm_base_model()) == "all-MiniLM-L6-v2"
+    assert encoder.encoder_label(str(built_e5)) == "multilingual-e5-small"
+    assert encoder.encoder_label("/models/my-encoder") == "my-encoder"
+    assert encoder.encoder_label("intfloat/multilingual-e5-base") == "multilingual-e5-base"

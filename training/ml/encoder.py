@@ -46,6 +46,17 @@ def multilingual_base_model() -> str | None:
     return str(directory) if is_converted(directory) else None
 
 
+def encoder_label(base_model: str) -> str:
+    """A readable name of an encoder for reports: the packaged ones by their model
+    names (the MiniLM package keeps its weights in a folder called "model"), any
+    other by its directory name or hub id."""
+    if base_model == minilm_base_model():
+        return "all-MiniLM-L6-v2"
+    if base_model == multilingual_base_model():
+        return "multilingual-e5-small"
+    return Path(base_model).name or base_model
+
+
 def named_base_model(name: str) -> str:
     """An encoder by short name ("minilm", "e5"); anything else is returned as given
     (a directory or a hub id)."""

@@ -21,7 +21,7 @@ from .artifacts import (
 from .calibration import Calibration
 from .data import infer_single_valued
 from .embeddings import CacheLocation
-from .encoder import default_base_model
+from .encoder import default_base_model, encoder_label
 from .evidence import WHOLE_TEXT, alias_spans, merge_spans, occlusion_spans
 from .fitting import TrainConfig, lexical_config_for, train_full_scorer, train_head_scorer
 from .metrics import binarize
@@ -275,7 +275,7 @@ def train_tagger(
         n_val=len(val_idx),
         seconds=round(time.monotonic() - started, 2),
         calibrated=fitted.calibration is not None,
-        encoder=Path(base_model).name,
+        encoder=encoder_label(base_model),
     )
     report(progress, 1.0, "done")
     scorer: Scorer = fitted.scorer
