@@ -23,8 +23,11 @@ BEAT=$!
 # SIGTERM starts Celery's warm shutdown: running tasks finish first. A training
 # run learns that the worker is stopping (tagger/celery.py) and ends cancelled
 # within seconds, so the worker exits by itself. Should anything still hold it
-# after a minute, a cold shutdown (SIGQUIT) cancels the tasks; nothing is
-# ever left running.
+# after a minute (scoring the whole demo catalogue can take that long), a cold
+# shutdown (SIGQUIT) cancels the tasks. A pool child killed while it held the
+# result queue's lock can leave the main process waiting on that lock forever at
+# exit (billiard), so a worker still there 10 s after its cold shutdown is
+# killed, its pool children first; nothing is ever left running.
 stop_worker() {
   kill -TERM "$BEAT" 2>/dev/null && { wait "$BEAT" 2>/dev/null || true; }
   kill -TERM "$WORKER" 2>/dev/null || return 0
@@ -34,6 +37,13 @@ stop_worker() {
   done
   echo "Celery worker still busy after 60 s: cold shutdown" >&2
   kill -QUIT "$WORKER" 2>/dev/null || true
+  for _ in $(seq 10); do
+    kill -0 "$WORKER" 2>/dev/null || { wait "$WORKER" 2>/dev/null || true; return 0; }
+    sleep 1
+  done
+  echo "Celery worker still there 10 s after its cold shutdown: killed" >&2
+  pkill -KILL -P "$WORKER" 2>/dev/null || true
+  kill -KILL "$WORKER" 2>/dev/null || true
   wait "$WORKER" 2>/dev/null || true
 }
 trap stop_worker EXIT INT TERM
