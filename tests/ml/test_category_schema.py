@@ -87,3 +87,14 @@ def test_a_schema_survives_its_json_form() -> None:
     assert CategorySchema.from_json(schema.to_json()) == schema
     assert CategorySchema.from_json({}) is None
     assert CategorySchema.from_json({"facet": "category", "level": "leaf", "allowed": {}}) is None
+
+
+def test_the_category_is_the_approved_one_first_by_key_else_the_sure_score() -> None:
+    schema = CategorySchema("category", "facet", {"category:Bags": frozenset({"color"})})
+    scores = [("category:Shoes", 0.9), ("color:Red", 0.8)]
+
+    assert schema.category_for(["category:Shoes", "category:Bags", "color:Red"], scores) == (
+        "category:Bags"
+    )
+    assert schema.category_for(["color:Red"], scores) == "category:Shoes"
+    assert schema.category_for([], [("category:Shoes", 0.4)]) is None

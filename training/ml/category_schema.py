@@ -90,6 +90,15 @@ class CategorySchema:
                 best = (key, score)
         return best[0] if best is not None and best[1] >= sure else None
 
+    def category_for(
+        self, approved: Sequence[str], scores: Sequence[tuple[str, float]], sure: float = SURE
+    ) -> str | None:
+        """The category a product counts as in: its approved tag of the category
+        facet (the first by key when several), else the one the model is sure of
+        (category_of). Scoring and the review panel both decide it here."""
+        mine = sorted(key for key in approved if TagSpec.from_key(key).facet == self.facet)
+        return mine[0] if mine else self.category_of(scores, sure)
+
     def to_json(self) -> dict:
         return {
             "facet": self.facet,

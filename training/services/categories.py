@@ -55,5 +55,7 @@ def mask(
 ) -> list[TagPrediction]:
     """The predictions a product's category allows: its approved category, else
     the one the model is sure of; every prediction when neither is known."""
-    category = approved or schema.category_of([(p.tag, p.score) for p in predictions])
+    category = schema.category_for(
+        [approved] if approved else [], [(p.tag, p.score) for p in predictions]
+    )
     return [p for p in predictions if schema.allows(category, TagSpec.from_key(p.tag))]

@@ -132,10 +132,8 @@ class CategoryFacets:
 def product_category(schema: CategorySchema, views: Sequence[TagView]) -> str | None:
     """The key of the product's category: an approved tag of the category facet,
     else the model's best one when it is sure enough."""
-    for view in views:
-        if view.facet == schema.facet and view.state == ProductTag.State.APPROVED:
-            return view.key
-    return schema.category_of([(v.key, v.score) for v in views if v.score is not None])
+    approved = [v.key for v in views if v.state == ProductTag.State.APPROVED]
+    return schema.category_for(approved, [(v.key, v.score) for v in views if v.score is not None])
 
 
 def facets_that_apply(views: Sequence[TagView], learned: dict | None) -> CategoryFacets | None:
