@@ -14,6 +14,27 @@ class AnnotationConfig(AppConfig):
 
         products_changed.connect(_queue_new_products, dispatch_uid="annotation-queue-products")
         worker_ready.connect(_dispatch_outbox, dispatch_uid="annotation-dispatch-outbox")
+        _watch_taxonomy()
+
+
+def _watch_taxonomy() -> None:
+    """Every saved or deleted tag, facet and category rule makes the processes'
+    taxonomy copies stale (annotation.services.taxonomy.snapshot)."""
+    from django.db.models.signals import post_delete, post_save
+
+    from annotation.models import CategoryFacet, Tag, TagGroup
+
+    for model in (Tag, TagGroup, CategoryFacet):
+        for event, signal in (("saved", post_save), ("deleted", post_delete)):
+            signal.connect(
+                _taxonomy_changed, sender=model, dispatch_uid=f"taxonomy-{model.__name__}-{event}"
+            )
+
+
+def _taxonomy_changed(sender: object, **kwargs: object) -> None:
+    from annotation.services.taxonomy import snapshot
+
+    snapshot.changed()
 
 
 def _queue_new_products(sender: object, product_ids: list[int], **kwargs: object) -> None:

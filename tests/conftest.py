@@ -73,3 +73,12 @@ def _hermetic_webhook_dns(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(webhook_targets, "_getaddrinfo", getaddrinfo)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_taxonomy_snapshot() -> None:
+    """Each test starts without a process copy of the taxonomy: the database a
+    previous test filled was rolled back under it (no signal tells)."""
+    from annotation.services.taxonomy import snapshot
+
+    snapshot.forget()

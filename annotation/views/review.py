@@ -25,7 +25,7 @@ from annotation.models import Product, QueueEntry, ReviewEvent, Tag, TagGroup
 from annotation.services import active_model, queue
 from annotation.services import review as review_service
 from annotation.services.review.layout import pretick_precision, review_layout
-from annotation.services.taxonomy import categories
+from annotation.services.taxonomy import categories, snapshot
 from annotation.templatetags.highlight import highlight_text
 from annotation.templatetags.labels import localized_label, reason_label
 from annotation.views.access import SignedInRequest, reviewer_required
@@ -82,12 +82,13 @@ def _blocks(
     views: list[review_service.TagView],
     version: active_model.ModelVersion | None,
     zh: bool,
+    taxonomy: snapshot.Taxonomy,
 ) -> tuple[list[FacetBlock], list[review_service.TagView], int]:
     """Facet blocks of the shown tags (review_layout decides what is shown, ticked
     and keyed; the long tail of low scores stays off the page, reachable through
     the search, so it is neither cluttering the form nor rejected unseen), the
     shown views, and how many candidates were left off."""
-    shown, hidden = review_layout(text, views, version)
+    shown, hidden = review_layout(text, views, version, taxonomy=taxonomy)
     blocks: list[FacetBlock] = []
     for item in shown:
         view = item.view
@@ -159,12 +160,13 @@ def _panel_context(request: SignedInRequest, entry: QueueEntry | None) -> dict:
     source = active_model.suggestion_version_for(product)
     version = source.version
     zh = (getattr(request, "LANGUAGE_CODE", "") or "").startswith("zh")
-    views = review_service.review_state(product, version)
-    blocks, shown, hidden = _blocks(product.model_text, views, version, zh)
+    taxonomy = snapshot.current()
+    views = review_service.review_state(product, version, taxonomy)
+    blocks, shown, hidden = _blocks(product.model_text, views, version, zh, taxonomy)
     restored = _restore_draft(request, product, blocks, zh)
     parts = _text_parts(product, shown)
     return {
-        "category_line": _category_line(views, version, zh),
+        "category_line": _category_line(views, version, zh, taxonomy),
         "restored": restored is not None,
         "restored_added": restored or [],
         "history": review_service.recent_submissions(request.user),
@@ -183,11 +185,16 @@ def _panel_context(request: SignedInRequest, entry: QueueEntry | None) -> dict:
 
 
 def _category_line(
-    views: list[review_service.TagView], version: active_model.ModelVersion | None, zh: bool
+    views: list[review_service.TagView],
+    version: active_model.ModelVersion | None,
+    zh: bool,
+    taxonomy: snapshot.Taxonomy,
 ) -> dict[str, str] | None:
     """The product's category and the facets that apply within it (category-aware
     proposals: the others were masked when the product was scored)."""
-    found = categories.facets_that_apply(views, version.category_schema if version else None)
+    found = categories.facets_that_apply(
+        views, version.category_schema if version else None, taxonomy
+    )
     if found is None:
         return None
     language = "zh" if zh else "en"

@@ -62,12 +62,15 @@ def check_single_valued(product: Product, resolved: dict[int, tuple[Tag, bool]])
         for tag, approved in resolved.values()
         if approved and not tag.group.multi_valued
     }
+    if not groups:
+        return
+    approved_now: dict[int, set[int]] = {group_id: set() for group_id in groups}
+    for tag_id, group_id in ProductTag.objects.filter(
+        product=product, state=APPROVED, tag__group_id__in=groups
+    ).values_list("tag_id", "tag__group_id"):
+        approved_now[group_id].add(tag_id)
     for group_id, group in groups.items():
-        approved_after = set(
-            ProductTag.objects.filter(
-                product=product, state=APPROVED, tag__group_id=group_id
-            ).values_list("tag_id", flat=True)
-        )
+        approved_after = approved_now[group_id]
         for tag, approved in resolved.values():
             if tag.group_id == group_id:
                 (approved_after.add if approved else approved_after.discard)(tag.pk)

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count
-from django.db.models.functions import Lower
 
-from annotation.models import Suggestion, Tag
+from annotation.models import Suggestion
 from annotation.services.active_model import ModelVersion
 from annotation.services.review.state import TagView
+from annotation.services.taxonomy import snapshot
 from training.ml.review_policy import (
     Candidate,
     Policy,
@@ -38,21 +37,11 @@ class ShownTag:
     threshold: float | None
 
 
-def _shared_names(text: str, views: list[TagView]) -> set[str]:
+def _shared_names(text: str, views: list[TagView], taxonomy: snapshot.Taxonomy) -> set[str]:
     """Of the words the zero-shot evidence points at, those that name more than
     one active tag (casefolded)."""
     forms = {text[s:e].casefold() for v in views for s, e in v.evidence if e > s}
-    if not forms:
-        return set()
-    rows = (
-        Tag.objects.filter(status=Tag.Status.ACTIVE)
-        .annotate(form=Lower("name"))
-        .filter(form__in=forms)
-        .values("form")
-        .annotate(n=Count("id"))
-        .filter(n__gt=1)
-    )
-    return {row["form"] for row in rows}
+    return forms & taxonomy.shared_names
 
 
 def pretick_precision() -> float:
@@ -84,7 +73,11 @@ def pretick_bar(version: ModelVersion) -> float:
 
 
 def review_layout(
-    text: str, views: list[TagView], version: ModelVersion | None, policy: Policy = Policy.NEW
+    text: str,
+    views: list[TagView],
+    version: ModelVersion | None,
+    policy: Policy = Policy.NEW,
+    taxonomy: snapshot.Taxonomy | None = None,
 ) -> tuple[list[ShownTag], int]:
     """(the tags the page shows, in page order; how many candidates it leaves off).
     `views` come from review_state (facets in page order), `text` is the text the
@@ -93,7 +86,7 @@ def review_layout(
     when one of them is not also another tag's name."""
     thresholds = version.thresholds if version is not None else {}
     zero_shot = version is not None and version.mode == "zero_shot"
-    shared = _shared_names(text, views) if zero_shot else set()
+    shared = _shared_names(text, views, taxonomy or snapshot.current()) if zero_shot else set()
     # A zero-shot model's evidence is its name matches: every tag's, to find the
     # ones inside a longer name.
     every_match = [span for view in views for span in view.evidence] if zero_shot else []

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from annotation.models import Product, ProductTag, Suggestion, Tag
 from annotation.services.active_model import ModelVersion
+from annotation.services.taxonomy import snapshot
 
 APPROVED = ProductTag.State.APPROVED
 
@@ -27,11 +28,25 @@ class TagView:
     evidence: list[tuple[int, int]] = field(default_factory=list)
 
 
-def review_state(product: Product, model_version: ModelVersion | None) -> list[TagView]:
+def _tags(ids: set[int], taxonomy: snapshot.Taxonomy) -> dict[int, Tag]:
+    """The tags with these ids, their groups attached: from the taxonomy copy, and
+    from the database for any it does not hold yet."""
+    found = {pk: taxonomy.tags[pk] for pk in ids if pk in taxonomy.tags}
+    missing = ids - found.keys()
+    if missing:
+        found.update(Tag.objects.select_related("group").in_bulk(missing))
+    return found
+
+
+def review_state(
+    product: Product,
+    model_version: ModelVersion | None,
+    taxonomy: snapshot.Taxonomy | None = None,
+) -> list[TagView]:
     """The tags to show for a product: the given version's suggestions and every
     decided tag, ordered by facet (position, name) then score, highest first.
     Suggestions of deprecated tags are left out (their merge target shows instead
-    once decided)."""
+    once decided). Tags are read from `taxonomy` (default: the process's copy)."""
     suggestions: dict[int, Suggestion] = {}
     if model_version is not None:
         suggestions = {
@@ -44,7 +59,7 @@ def review_state(product: Product, model_version: ModelVersion | None) -> list[T
         row.tag_id: row
         for row in ProductTag.objects.filter(product=product).only("tag_id", "state")
     }
-    tags = Tag.objects.select_related("group").in_bulk(suggestions.keys() | decided.keys())
+    tags = _tags(suggestions.keys() | decided.keys(), taxonomy or snapshot.current())
     views = []
     for tag_id, tag in tags.items():
         suggestion = suggestions.get(tag_id)

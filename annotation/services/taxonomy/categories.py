@@ -17,20 +17,25 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 
 from annotation.errors import TaxonomyError
 from annotation.models import CategoryFacet, ProductTag, Tag, TagGroup
 from annotation.services.review.state import TagView
+from annotation.services.taxonomy import snapshot
+from annotation.services.taxonomy.snapshot import (
+    DEFAULT_CATEGORY_FACET,
+    Taxonomy,
+    pick_category_facet,
+)
 from training.ml.category_schema import CategorySchema
-
-# The facet playing the category's part when no facet is marked.
-DEFAULT_CATEGORY_FACET = "category"
 
 
 def category_facet() -> TagGroup | None:
     """The facet whose tag names a product's category (None: no masking)."""
-    marked = TagGroup.objects.filter(is_category=True).first()
-    return marked or TagGroup.objects.filter(name=DEFAULT_CATEGORY_FACET).first()
+    return pick_category_facet(
+        TagGroup.objects.filter(Q(is_category=True) | Q(name=DEFAULT_CATEGORY_FACET))
+    )
 
 
 def mark_category_facet(group: TagGroup, marked: bool) -> None:
@@ -39,6 +44,7 @@ def mark_category_facet(group: TagGroup, marked: bool) -> None:
         if marked:
             TagGroup.objects.exclude(pk=group.pk).filter(is_category=True).update(is_category=False)
         TagGroup.objects.filter(pk=group.pk).update(is_category=marked)
+        snapshot.changed()
     group.is_category = marked
 
 
@@ -51,22 +57,21 @@ def learned_for(facet: TagGroup, learned: dict | None) -> CategorySchema | None:
     return schema
 
 
-def effective_schema(learned: dict | None) -> CategorySchema | None:
+def effective_schema(
+    learned: dict | None, taxonomy: Taxonomy | None = None
+) -> CategorySchema | None:
     """The learned schema with the admins' overrides applied; None when the
-    taxonomy has no category facet."""
-    facet = category_facet()
+    taxonomy has no category facet. Read from `taxonomy` when given (the review
+    page's snapshot), else from the database."""
+    taxonomy = taxonomy or snapshot.load()
+    facet = taxonomy.category_facet
     if facet is None:
         return None
     schema = learned_for(facet, learned)
     allowed = dict(schema.allowed) if schema is not None else {}
-    overrides = CategoryFacet.objects.filter(category__group=facet).select_related(
-        "category__group", "facet"
-    )
-    changes: dict[str, dict[str, bool]] = {}
-    for row in overrides:
-        changes.setdefault(row.category.key, {})[row.facet.name] = row.allowed
+    changes = taxonomy.overrides
     if changes:
-        every = frozenset(TagGroup.objects.values_list("name", flat=True))
+        every = frozenset(group.name for group in taxonomy.groups.values())
         for key, facets in changes.items():
             base = set(allowed.get(key, every))
             base |= {name for name, ok in facets.items() if ok}
@@ -136,10 +141,12 @@ def product_category(schema: CategorySchema, views: Sequence[TagView]) -> str | 
     return schema.category_for(approved, [(v.key, v.score) for v in views if v.score is not None])
 
 
-def facets_that_apply(views: Sequence[TagView], learned: dict | None) -> CategoryFacets | None:
+def facets_that_apply(
+    views: Sequence[TagView], learned: dict | None, taxonomy: Taxonomy
+) -> CategoryFacets | None:
     """What the review panel says about the product's category (None when there
     is no category facet, the category is unknown or it has no schema)."""
-    schema = effective_schema(learned)
+    schema = effective_schema(learned, taxonomy)
     if schema is None:
         return None
     key = product_category(schema, views)
@@ -147,12 +154,12 @@ def facets_that_apply(views: Sequence[TagView], learned: dict | None) -> Categor
     if key is None or allowed is None:
         return None
     tag_id = next((v.tag_id for v in views if v.key == key), None)
-    category = Tag.objects.select_related("group").filter(pk=tag_id).first() if tag_id else None
+    category = taxonomy.tags.get(tag_id) if tag_id is not None else None
     if category is None:
         return None
-    facets = list(
-        TagGroup.objects.filter(name__in=allowed)
-        .exclude(name=schema.facet)
-        .order_by("position", "name")
-    )
+    facets = [
+        group
+        for group in taxonomy.ordered_groups()
+        if group.name in allowed and group.name != schema.facet
+    ]
     return CategoryFacets(category, facets)

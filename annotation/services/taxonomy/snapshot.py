@@ -1,0 +1,159 @@
+"""The taxonomy as the review page reads it, one copy per process.
+
+Every review page needs the shown tags with their facets, the names that more
+than one tag carries and the category rules: the same few hundred rows, read
+by several queries on every page, that change a few times a day. Each process
+keeps one copy (`current()`), checked on every use against a generation token
+in the shared cache (Redis in production, a file cache in the demo): any change
+to a tag, a facet or a category rule (`changed()`, called by model signals and
+by the few queryset updates) replaces the token at once and again when its
+transaction commits, so no process serves a taxonomy older than the last
+commit for longer than it takes to read the token. A copy is never kept while
+the thread's own transaction holds an uncommitted taxonomy change (it could
+roll back), and when the cache does not answer the database is read.
+
+Batch work (scoring, training) reads the database itself (`load()`): it runs in
+other processes, where a test's local cache cannot reach.
+"""
+
+import logging
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import connection, transaction
+
+from annotation.models import CategoryFacet, Tag, TagGroup
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "tagger:taxonomy:generation"
+
+# The facet playing the category's part when no facet is marked.
+DEFAULT_CATEGORY_FACET = "category"
+
+
+def pick_category_facet(groups: Iterable[TagGroup]) -> TagGroup | None:
+    """The facet whose tag names a product's category: the one an admin marked,
+    else the one named "category"; None when there is neither."""
+    named = None
+    for group in groups:
+        if group.is_category:
+            return group
+        if group.name == DEFAULT_CATEGORY_FACET:
+            named = group
+    return named
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """Every facet and tag (each tag's group attached: `tag.group` reads no row)
+    and the admins' category rules. Shared between threads: read, never change."""
+
+    groups: dict[int, TagGroup]
+    tags: dict[int, Tag]
+    # Casefolded names carried by more than one active tag.
+    shared_names: frozenset[str]
+    category_facet: TagGroup | None
+    # category tag key -> {facet name: allowed}, for tags of the category facet.
+    overrides: dict[str, dict[str, bool]]
+
+    def ordered_groups(self) -> list[TagGroup]:
+        return sorted(self.groups.values(), key=lambda g: (g.position, g.name))
+
+
+def load() -> Taxonomy:
+    """The taxonomy as the database holds it now (three queries)."""
+    groups = {group.pk: group for group in TagGroup.objects.all()}
+    tags: dict[int, Tag] = {}
+    for tag in Tag.objects.all().order_by():
+        tag.group = groups[tag.group_id]
+        tags[tag.pk] = tag
+    names = Counter(tag.name.casefold() for tag in tags.values() if tag.is_active)
+    facet = pick_category_facet(groups.values())
+    overrides: dict[str, dict[str, bool]] = {}
+    if facet is not None:
+        rows = CategoryFacet.objects.filter(category__group=facet).values_list(
+            "category_id", "facet_id", "allowed"
+        )
+        for category_id, facet_id, allowed in rows:
+            overrides.setdefault(tags[category_id].key, {})[groups[facet_id].name] = allowed
+    return Taxonomy(
+        groups=groups,
+        tags=tags,
+        shared_names=frozenset(name for name, n in names.items() if n > 1),
+        category_facet=facet,
+        overrides=overrides,
+    )
+
+
+_held: tuple[str, Taxonomy] | None = None
+_thread = threading.local()
+
+
+def _generation() -> str | None:
+    """The shared token of the taxonomy's current state (None: no cache answer)."""
+    try:
+        token = cache.get(GENERATION_KEY)
+        if token is None:
+            token = uuid.uuid4().hex
+            if not cache.add(GENERATION_KEY, token, timeout=None):
+                token = cache.get(GENERATION_KEY)
+        return token
+    except Exception:  # the cache is down: read the database, never fail a page
+        logger.warning("taxonomy snapshot: the cache did not answer", exc_info=True)
+        return None
+
+
+def _renew() -> None:
+    try:
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:
+        logger.warning("taxonomy snapshot: could not renew the generation", exc_info=True)
+
+
+def _committed() -> None:
+    _thread.pending = False
+    _renew()
+
+
+def changed() -> None:
+    """The taxonomy changed (a tag, a facet or a category rule): every process's
+    copy is stale from now on, and again once the change commits."""
+    global _held
+    _held = None
+    if connection.in_atomic_block:
+        if getattr(_thread, "pending", False):
+            return  # already renewed, and renewed again when this transaction commits
+        _thread.pending = True
+        transaction.on_commit(_committed)
+    _renew()
+
+
+def current() -> Taxonomy:
+    """This process's copy of the taxonomy, read again when it changed."""
+    global _held
+    pending = getattr(_thread, "pending", False)
+    if pending and not connection.in_atomic_block:
+        _thread.pending = pending = False  # the change was rolled back, or committed
+    if pending:
+        # This thread's own uncommitted change: only its transaction sees it.
+        return load()
+    token = _generation()
+    held = _held
+    if token is not None and held is not None and held[0] == token:
+        return held[1]
+    taxonomy = load()
+    if token is not None:
+        _held = (token, taxonomy)
+    return taxonomy
+
+
+def forget() -> None:
+    """Drop this process's copy (tests: the database was rolled back under it)."""
+    global _held
+    _held = None
+    _thread.pending = False
