@@ -64,14 +64,19 @@ def test_category_rules_and_their_removal_are_seen(colour: Tag) -> None:
     assert not CategoryFacet.objects.exists()
 
 
+def _rename_and_roll_back(tag: Tag) -> None:
+    with transaction.atomic():
+        tag.name = "scarlet"
+        tag.save()
+        # Its own transaction reads its own change ...
+        assert snapshot.current().tags[tag.pk].name == "scarlet"
+        raise RuntimeError("rolled back")
+
+
 def test_an_uncommitted_change_is_neither_kept_nor_left_behind(colour: Tag) -> None:
     snapshot.current()
-    with pytest.raises(RuntimeError), transaction.atomic():
-        colour.name = "scarlet"
-        colour.save()
-        # Its own transaction reads its own change ...
-        assert snapshot.current().tags[colour.pk].name == "scarlet"
-        raise RuntimeError("rolled back")
+    with pytest.raises(RuntimeError, match="rolled back"):
+        _rename_and_roll_back(colour)
     # ... and after the rollback nobody reads it.
     assert snapshot.current().tags[colour.pk].name == "red"
     assert snapshot.current().tags[colour.pk].name == "red"
