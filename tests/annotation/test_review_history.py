@@ -138,3 +138,77 @@ def test_a_malformed_submission_id_undoes_nothing(client: Client, merchandiser: 
 
     assert "Nothing to undo" in html
     assert ProductTag.objects.filter(product=catalog.products[0]).exists()
+
+
+# -- the list kept per reviewer (committed transactions, as in production) ------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submit_puts_itself_on_the_kept_list(
+    merchandiser: User, django_assert_num_queries
+) -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+    catalog = build_catalog(products=3)
+    red = catalog.tags["red"]
+    first, second, third = catalog.products
+    submit_review(merchandiser, first, [Decision(red.pk, True)])
+    assert [h.product_id for h in recent_submissions(merchandiser)] == [first.pk]  # read, kept
+    submit_review(merchandiser, second, [Decision(red.pk, False)])
+
+    with django_assert_num_queries(0):  # the submit updated the kept list itself
+        history = recent_submissions(merchandiser)
+
+    assert [(h.product_id, h.approved, h.undone) for h in history] == [
+        (second.pk, 0, False),
+        (first.pk, 1, False),
+    ]
+    # What the events say, read afresh, is the same list.
+    cache.clear()
+    assert recent_submissions(merchandiser) == history
+
+    undo_submission(merchandiser, history[0].submission)
+    assert [h.undone for h in recent_submissions(merchandiser)] == [True, False]
+    submit_review(merchandiser, third, [Decision(red.pk, True)])
+    assert [h.product_id for h in recent_submissions(merchandiser)][:2] == [third.pk, second.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_submit_leaves_no_trace_in_the_list(merchandiser: User) -> None:
+    from django.core.cache import cache
+    from django.db import transaction
+
+    cache.clear()
+    catalog = build_catalog(products=2)
+    red = catalog.tags["red"]
+    submit_review(merchandiser, catalog.products[0], [Decision(red.pk, True)])
+    recent_submissions(merchandiser)
+
+    def submit_then_fail() -> None:
+        with transaction.atomic():
+            submit_review(merchandiser, catalog.products[1], [Decision(red.pk, True)])
+            assert len(recent_submissions(merchandiser)) == 2  # its own transaction sees it
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError, match="rolled back"):
+        submit_then_fail()
+    assert [h.product_id for h in recent_submissions(merchandiser)] == [catalog.products[0].pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_cache_answer_the_events_are_read(
+    merchandiser: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from annotation.services.review import history as history_module
+
+    catalog = build_catalog(products=1)
+    red = catalog.tags["red"]
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(history_module.cache, "get", down)
+    monkeypatch.setattr(history_module.cache, "incr", down)
+    submit_review(merchandiser, catalog.products[0], [Decision(red.pk, True)])
+    assert [h.product_id for h in recent_submissions(merchandiser)] == [catalog.products[0].pk]

@@ -14,11 +14,10 @@ from annotation.services.review.decisions import (
     SubmitResult,
     resolve_tag,
 )
+from annotation.services.review.history import HistoryItem, recent_submissions
 from annotation.services.review.state import TagView, group_by_facet, review_state
 from annotation.services.review.submit import submit_review
 from annotation.services.review.undo import (
-    HistoryItem,
-    recent_submissions,
     submitted_decisions,
     undo_last_submission,
     undo_submission,

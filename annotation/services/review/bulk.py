@@ -9,6 +9,7 @@ from django.utils import timezone
 from annotation.errors import ReviewError
 from annotation.models import Product, ProductTag, ReviewEvent, Suggestion, Tag
 from annotation.services import active_model, queue
+from annotation.services.review import history
 from annotation.services.review.decisions import (
     APPROVED,
     REJECTED,
@@ -105,6 +106,7 @@ def bulk_set_tag(user: User, product_ids: Sequence[int], tag: Tag, approved: boo
                 )
                 changed_ids.append(pid)
             events = ReviewEvent.objects.bulk_create(events)
+            history.moved(user)
             decided_at = {e.product_id: e.created_at for e in events}
             for row in (*to_create, *to_update):
                 row.decided_at = decided_at[row.product_id]

@@ -8,6 +8,7 @@ from django.utils import timezone
 from annotation.errors import ReviewError
 from annotation.models import Product, ProductTag, ReviewEvent, Suggestion, Tag
 from annotation.services import active_model, queue
+from annotation.services.review import history
 from annotation.services.review.decisions import (
     APPROVED,
     REJECTED,
@@ -153,6 +154,17 @@ def submit_review(
         )
         changed = bool(rows)
         locked.reviewed_at = max((e.created_at for e in events), default=timezone.now())
+        history.submitted(
+            user,
+            history.HistoryItem(
+                submission=submission,
+                product_id=locked.pk,
+                title=locked.title,
+                created_at=locked.reviewed_at,
+                approved=sum(1 for e in events if e.tag_id is not None and e.new_state == APPROVED),
+                undone=False,
+            ),
+        )
         locked.save(update_fields=["reviewed_at"])
         if hold.counts:
             queue.complete(hold.entry, user)

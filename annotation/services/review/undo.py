@@ -1,15 +1,16 @@
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef
 
 from annotation.models import Product, ProductTag, ReviewEvent
 from annotation.services import queue
+from annotation.services.review import history
 from annotation.services.review.decisions import Action, SubmitResult
+from annotation.services.review.history import own_submissions
 from annotation.services.tag_changes import record_tag_changes
 
 logger = logging.getLogger(__name__)
@@ -83,86 +84,6 @@ def _last_review_time(product: Product) -> datetime | None:
     return last.created_at if last is not None else None
 
 
-# How many of a reviewer's latest submissions the review page lists to reopen.
-HISTORY_SIZE = 10
-
-
-@dataclass(frozen=True)
-class HistoryItem:
-    """One of a reviewer's recent submissions, as the history sidebar lists it."""
-
-    submission: uuid.UUID
-    product_id: int
-    title: str
-    created_at: datetime
-    approved: int  # tags approved in it
-    undone: bool
-
-
-def _own_submissions(user: User) -> QuerySet[ReviewEvent]:
-    return ReviewEvent.objects.filter(
-        user=user, action__in=queue.REVIEW_ACTIONS, submission__isnull=False
-    )
-
-
-def recent_submissions(user: User, limit: int = HISTORY_SIZE) -> list[HistoryItem]:
-    """The user's latest `limit` review submissions, newest first, undone or not.
-
-    The submission ids come from the user's events read newest first in bounded
-    pages through the (user, created_at) index, stopping at the (limit + 1)-th
-    distinct one, so the cost does not grow with the reviewer's history; one
-    grouped query then sums up those submissions and another reads their titles.
-    """
-    order: list[uuid.UUID] = []  # newest first
-    seen: set[uuid.UUID] = set()
-    ids = _own_submissions(user).order_by("-created_at", "-pk").values_list("submission", flat=True)
-    page, start = 256, 0
-    while len(order) < limit:
-        rows = list(ids[start : start + page])
-        for submission in rows:
-            assert submission is not None  # filtered in _own_submissions
-            if submission not in seen:
-                seen.add(submission)
-                order.append(submission)
-                if len(order) == limit:
-                    break
-        if len(rows) < page:
-            break
-        start += page
-    summary = {
-        row["submission"]: row
-        for row in _own_submissions(user)
-        .filter(submission__in=order)
-        .order_by()
-        .values("submission")
-        .annotate(
-            its_product=Max("product_id"),
-            created_at=Max("created_at"),
-            approved=Count("pk", filter=Q(tag__isnull=False, new_state=ProductTag.State.APPROVED)),
-            undone=Exists(
-                ReviewEvent.objects.filter(action=Action.UNDO, submission=OuterRef("submission"))
-            ),
-        )
-    }
-    titles = dict(
-        Product.objects.filter(pk__in={row["its_product"] for row in summary.values()}).values_list(
-            "pk", "title"
-        )
-    )
-    return [
-        HistoryItem(
-            submission=submission,
-            product_id=row["its_product"],
-            title=titles.get(row["its_product"], ""),
-            created_at=row["created_at"],
-            approved=row["approved"],
-            undone=row["undone"],
-        )
-        for submission in order
-        if (row := summary.get(submission)) is not None
-    ]
-
-
 def submitted_decisions(submission: uuid.UUID) -> tuple[int, dict[int, bool]] | None:
     """(product id, {tag id: approved}) as the reviewer decided in a submission (an
     explicit "no tags apply" gives no tag), None for an unknown submission."""
@@ -180,7 +101,7 @@ def submitted_decisions(submission: uuid.UUID) -> tuple[int, dict[int, bool]] | 
 def undo_last_submission(user: User) -> SubmitResult | None:
     """Reverse this user's latest review submission that is not undone yet
     (undo_submission); None when there is nothing to undo."""
-    last = _own_submissions(user).exclude(_undone()).order_by("-created_at", "-pk").first()
+    last = own_submissions(user).exclude(_undone()).order_by("-created_at", "-pk").first()
     if last is None:
         return None
     assert last.submission is not None  # filtered above; narrows the type
@@ -196,7 +117,7 @@ def undo_submission(user: User, submission: uuid.UUID) -> SubmitResult | None:
     product goes back to the queue, leased to this user. Bulk edits are not undone
     here. Returns None when the submission is not this user's or is undone already.
     """
-    last = _own_submissions(user).filter(submission=submission).exclude(_undone()).first()
+    last = own_submissions(user).filter(submission=submission).exclude(_undone()).first()
     if last is None:
         return None
     with transaction.atomic():
@@ -243,4 +164,5 @@ def undo_submission(user: User, submission: uuid.UUID) -> SubmitResult | None:
         queue.reopen(product, user)
         if changed:
             record_tag_changes([product.pk])
+        history.moved(user)
     return SubmitResult(submission=submission, events=undo_events, product=product)
