@@ -7,15 +7,10 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import (
-    Case,
     Exists,
-    F,
     OuterRef,
-    PositiveSmallIntegerField,
     Q,
     QuerySet,
-    Value,
-    When,
 )
 from django.utils import timezone
 
@@ -243,7 +238,7 @@ def _reviewed_by_user(entry: QueueEntry, user: User) -> bool:
     return QueueEntry.objects.filter(pk=entry.pk).filter(_reviewed_by(user)).exists()
 
 
-def complete(entry_or_product: QueueEntry | Product, user: User) -> None:
+def complete(entry_or_product: QueueEntry | Product, user: User, *, refresh: bool = True) -> None:
     """Count one review of the entry's product by `user`.
 
     Call inside the review's transaction. The entry is completed once it has the
@@ -252,29 +247,31 @@ def complete(entry_or_product: QueueEntry | Product, user: User) -> None:
     so the queue never serves it again.
     """
     entry = _entry_for(entry_or_product)
-    now = timezone.now()
-    # One UPDATE (the review's hot path). Every expression reads the row as it
-    # was, so "this review completes it" is reviews_done + 1 >= reviews_needed.
-    # F() increments so that two reviewers finishing an overlap product at once
-    # both count.
-    completes = Q(completed_at__isnull=True, reviews_done__gte=F("reviews_needed") - 1)
-    released = completes | Q(leased_by=user)
-    still_open = Q(completed_at__isnull=True, reviews_done__lt=F("reviews_needed") - 1)
-    QueueEntry.objects.filter(pk=entry.pk).update(
-        # Never past the reviews needed: a review of a done product is not counted.
-        reviews_done=Case(
-            When(reviews_done__lt=F("reviews_needed"), then=F("reviews_done") + 1),
-            default=F("reviews_done"),
-            output_field=PositiveSmallIntegerField(),
-        ),
-        completed_at=Case(When(completes, then=Value(now)), default=F("completed_at")),
-        leased_by=Case(When(released, then=Value(None)), default=F("leased_by")),
-        lease_expires_at=Case(When(released, then=Value(None)), default=F("lease_expires_at")),
-        reason=Case(
-            When(still_open, then=Value(QueueEntry.Reason.OVERLAP.value)), default=F("reason")
-        ),
-    )
-    if entry is entry_or_product:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    overlap = QueueEntry.Reason.OVERLAP.value
+    # One UPDATE, the review's hot path, in plain SQL (the same statement built
+    # from Case/When expressions cost 5 ms of Python per submit). Every expression
+    # reads the row as it was, so "this review completes it" is
+    # reviews_done + 1 >= reviews_needed; the increment is relative, so two
+    # reviewers finishing an overlap product at once both count; a review of a
+    # done product is not counted (never past the reviews needed).
+    completes = "(completed_at IS NULL AND reviews_done >= reviews_needed - 1)"
+    released = f"({completes} OR leased_by_id = %s)"
+    still_open = "(completed_at IS NULL AND reviews_done < reviews_needed - 1)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Only names from the model in the text; the values are parameters.
+            f"UPDATE {QueueEntry._meta.db_table} SET "
+            "reviews_done = CASE WHEN reviews_done < reviews_needed "
+            "THEN reviews_done + 1 ELSE reviews_done END, "
+            f"completed_at = CASE WHEN {completes} THEN %s ELSE completed_at END, "
+            f"leased_by_id = CASE WHEN {released} THEN NULL ELSE leased_by_id END, "
+            f"lease_expires_at = CASE WHEN {released} THEN NULL ELSE lease_expires_at END, "
+            f"reason = CASE WHEN {still_open} THEN %s ELSE reason END "
+            "WHERE id = %s",
+            [now, user.pk, user.pk, overlap, entry.pk],
+        )
+    if refresh and entry is entry_or_product:
         entry.refresh_from_db()  # the caller's object, brought up to date
 
 

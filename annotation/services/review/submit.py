@@ -167,7 +167,7 @@ def submit_review(
         )
         locked.save(update_fields=["reviewed_at"])
         if hold.counts:
-            queue.complete(hold.entry, user)
+            queue.complete(hold.entry, user, refresh=False)
         else:
             queue.release(hold.entry, user)
         if changed:
