@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from annotation.errors import ReviewError
 from annotation.models import Product, ProductTag, ReviewEvent, Tag
+from annotation.services.taxonomy import snapshot
 
 APPROVED = ProductTag.State.APPROVED
 REJECTED = ProductTag.State.REJECTED
@@ -39,7 +40,7 @@ def resolve_decisions(decisions: Sequence[Decision]) -> dict[int, tuple[Tag, boo
     """Decisions keyed by the tag they apply to, after merges; refuses unknown tags
     and contradicting decisions about one tag."""
     ids = {d.tag_id for d in decisions}
-    tags = Tag.objects.select_related("group").in_bulk(ids)
+    tags = snapshot.current().tags_with_groups(ids)
     unknown = sorted(ids - tags.keys())
     if unknown:
         raise ReviewError(

@@ -2,7 +2,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from annotation.models import Product, ProductTag, Suggestion, Tag
+from annotation.models import Product, ProductTag, Suggestion
 from annotation.services.active_model import ModelVersion
 from annotation.services.taxonomy import snapshot
 
@@ -28,16 +28,6 @@ class TagView:
     evidence: list[tuple[int, int]] = field(default_factory=list)
 
 
-def _tags(ids: set[int], taxonomy: snapshot.Taxonomy) -> dict[int, Tag]:
-    """The tags with these ids, their groups attached: from the taxonomy copy, and
-    from the database for any it does not hold yet."""
-    found = {pk: taxonomy.tags[pk] for pk in ids if pk in taxonomy.tags}
-    missing = ids - found.keys()
-    if missing:
-        found.update(Tag.objects.select_related("group").in_bulk(missing))
-    return found
-
-
 def review_state(
     product: Product,
     model_version: ModelVersion | None,
@@ -59,7 +49,7 @@ def review_state(
         row.tag_id: row
         for row in ProductTag.objects.filter(product=product).only("tag_id", "state")
     }
-    tags = _tags(suggestions.keys() | decided.keys(), taxonomy or snapshot.current())
+    tags = (taxonomy or snapshot.current()).tags_with_groups(suggestions.keys() | decided.keys())
     views = []
     for tag_id, tag in tags.items():
         suggestion = suggestions.get(tag_id)

@@ -64,6 +64,16 @@ class Taxonomy:
     def ordered_groups(self) -> list[TagGroup]:
         return sorted(self.groups.values(), key=lambda g: (g.position, g.name))
 
+    def tags_with_groups(self, ids: Iterable[int]) -> dict[int, Tag]:
+        """The tags with these ids, their groups attached: from this copy, and from
+        the database for any it does not hold (one created since it was read)."""
+        wanted = set(ids)
+        found = {pk: self.tags[pk] for pk in wanted if pk in self.tags}
+        missing = wanted - found.keys()
+        if missing:
+            found.update(Tag.objects.select_related("group").in_bulk(missing))
+        return found
+
 
 def load() -> Taxonomy:
     """The taxonomy as the database holds it now (three queries)."""
