@@ -212,3 +212,35 @@ def test_without_a_cache_answer_the_events_are_read(
     monkeypatch.setattr(history_module.cache, "incr", down)
     submit_review(merchandiser, catalog.products[0], [Decision(red.pk, True)])
     assert [h.product_id for h in recent_submissions(merchandiser)] == [catalog.products[0].pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submit_the_cache_missed_still_moves_the_counter_at_commit(
+    merchandiser: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache fails while the submit writes and answers again by its commit:
+    the list kept before it must not pass for the list after it."""
+    from django.core.cache import cache
+
+    from annotation.services.review import history as history_module
+
+    cache.clear()
+    catalog = build_catalog(products=2)
+    red = catalog.tags["red"]
+    submit_review(merchandiser, catalog.products[0], [Decision(red.pk, True)])
+    recent_submissions(merchandiser)  # kept
+    real_incr = cache.incr
+    calls = {"n": 0}
+
+    def flaky_incr(*args: object, **kwargs: object) -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("cache down for a moment")
+        return real_incr(*args, **kwargs)
+
+    monkeypatch.setattr(history_module.cache, "incr", flaky_incr)
+    submit_review(merchandiser, catalog.products[1], [Decision(red.pk, True)])
+    assert [h.product_id for h in recent_submissions(merchandiser)] == [
+        catalog.products[1].pk,
+        catalog.products[0].pk,
+    ]

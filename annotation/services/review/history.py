@@ -181,7 +181,10 @@ def submitted(user: User, item: HistoryItem) -> None:
     it, unless another write of the user's came in between (then the next page
     reads the list)."""
     moved_to = _move(user.pk)
-    if moved_to is not None:
+    if moved_to is None:
+        # The cache did not answer now: at least move the counter at commit.
+        transaction.on_commit(lambda: _move(user.pk))
+    else:
         transaction.on_commit(lambda: _put_on_top(user.pk, item, moved_to))
 
 
