@@ -115,3 +115,15 @@ def test_without_a_cache_answer_the_database_is_read(
     monkeypatch.setattr(snapshot.cache, "get", down)
     Tag.objects.filter(pk=colour.pk).update(display_name_en="Crimson")
     assert snapshot.current().tags[colour.pk].display_name_en == "Crimson"
+
+
+def test_a_copy_is_read_again_after_its_max_age(
+    colour: Tag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change whose token renewal the cache missed still shows, within a minute."""
+    kept = snapshot.current()
+    Tag.objects.filter(pk=colour.pk).update(display_name_en="Crimson")  # no renewal
+    assert snapshot.current() is kept
+    later = snapshot.time.monotonic() + snapshot.MAX_AGE_SECONDS + 1
+    monkeypatch.setattr(snapshot.time, "monotonic", lambda: later)
+    assert snapshot.current().tags[colour.pk].display_name_en == "Crimson"

@@ -8,7 +8,8 @@ in the shared cache (Redis in production, a file cache in the demo): any change
 to a tag, a facet or a category rule (`changed()`, called by model signals and
 by the few queryset updates) replaces the token at once and again when its
 transaction commits, so no process serves a taxonomy older than the last
-commit for longer than it takes to read the token. A copy is never kept while
+commit for longer than it takes to read the token (and, should the cache miss a
+renewal, for longer than MAX_AGE_SECONDS). A copy is never kept while
 the thread's own transaction holds an uncommitted taxonomy change (it could
 roll back), and when the cache does not answer the database is read.
 
@@ -18,6 +19,7 @@ other processes, where a test's local cache cannot reach.
 
 import logging
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable
@@ -100,7 +102,11 @@ def load() -> Taxonomy:
     )
 
 
-_held: tuple[str, Taxonomy] | None = None
+# A copy is read again after this long whatever the token says: a change whose
+# renewal the cache missed (it was down at that moment) shows within a minute.
+MAX_AGE_SECONDS = 60.0
+
+_held: tuple[str, float, Taxonomy] | None = None
 _thread = threading.local()
 
 
@@ -154,11 +160,13 @@ def current() -> Taxonomy:
         return load()
     token = _generation()
     held = _held
-    if token is not None and held is not None and held[0] == token:
-        return held[1]
+    now = time.monotonic()
+    fresh = held is not None and held[0] == token and now - held[1] < MAX_AGE_SECONDS
+    if token is not None and held is not None and fresh:
+        return held[2]
     taxonomy = load()
     if token is not None:
-        _held = (token, taxonomy)
+        _held = (token, now, taxonomy)
     return taxonomy
 
 
