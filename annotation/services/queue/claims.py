@@ -69,6 +69,8 @@ def _take(
     # is the first column of queue_next_idx, and PostgreSQL only walks that index
     # in priority order when the ORDER BY names it (else it sorts the whole queue).
     ordered = candidates.order_by("completed_at", "-priority", "pk")
+    if connection.vendor == "postgresql":
+        return _take_in_one_statement(ordered, user, now + lease)
     skip_locked = connection.features.has_select_for_update_skip_locked
     for _ in range(_MAX_ROUNDS):
         if skip_locked:
@@ -92,6 +94,28 @@ def _take(
     return None
 
 
+def _take_in_one_statement(
+    ordered: QuerySet[QueueEntry], user: User, expires_at: datetime
+) -> int | None:
+    """PostgreSQL: lease the first of `ordered` that no other claim has locked, in
+    one statement (UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED
+    LIMIT 1) RETURNING id). The row stays locked from the choice to the update,
+    and the lock re-checks the conditions on the row as it is then, so the
+    entry chosen is free and ours; no second round trip, no lost race to retry."""
+    choice = ordered.select_for_update(skip_locked=True, of=("self",)).values("pk")[:1]
+    sql, params = choice.query.sql_with_params()
+    table = connection.ops.quote_name(QueueEntry._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Only names from the model in the text; the values are parameters.
+            f"UPDATE {table} AS claimed SET leased_by_id = %s, lease_expires_at = %s "
+            f"WHERE claimed.id = ({sql}) RETURNING claimed.id",
+            [user.pk, expires_at, *params],
+        )
+        row = cursor.fetchone()
+    return row[0] if row is not None else None
+
+
 def claim_next(user: User, *, lease_seconds: int | None = None) -> QueueEntry | None:
     """The entry this user should review now, leased to them; None when the queue
     has nothing left for them.
@@ -103,16 +127,23 @@ def claim_next(user: User, *, lease_seconds: int | None = None) -> QueueEntry | 
     lease = lease_length(lease_seconds)
     with transaction.atomic():
         now = timezone.now()
+        # Serialise one user's concurrent claims (a double click) with a lock on
+        # their row, so they cannot end up holding two products (SQLite's
+        # IMMEDIATE transactions already do).
         if connection.vendor == "postgresql":
-            # The claim writes nothing but a lease: its commit need not wait for
-            # the WAL to reach the disk (a fsync, the slowest step of a claim under
-            # load). A database crash in that moment loses the lease at worst,
+            # In the same round trip: the claim writes nothing but a lease, so its
+            # commit need not wait for the WAL to reach the disk (a fsync, the
+            # slowest step of a claim under load; set_config(..., true) is SET
+            # LOCAL). A database crash in that moment loses the lease at worst,
             # never a decision, and the product is simply free again.
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        if connection.features.has_select_for_update:
-            # Serialise one user's concurrent claims (a double click), so they cannot
-            # end up holding two products. SQLite's IMMEDIATE transactions already do.
+                cursor.execute(
+                    "SELECT set_config('synchronous_commit', 'off', true) "
+                    f"FROM {connection.ops.quote_name(User._meta.db_table)} "
+                    "WHERE id = %s FOR UPDATE",
+                    [user.pk],
+                )
+        elif connection.features.has_select_for_update:
             list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
         own = _own_lease(user, now)
         if own is not None:
