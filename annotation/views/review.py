@@ -13,11 +13,15 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import floatformat
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import time_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -232,6 +236,55 @@ def _row_html(row: TagRow, block: FacetBlock, texts: RowTexts) -> SafeString:
     )
 
 
+def _history_rows(
+    request: HttpRequest, history: list[review_service.HistoryItem], product: Product | None
+) -> list[SafeString]:
+    """The history sidebar's rows (its last submissions, each with a Reopen form),
+    built here for the same reason as the tag rows."""
+    undo_url = reverse("annotation:review_undo")
+    token = get_token(request)
+    reopened, reopen = _("reopened"), _("Reopen")
+    current = (
+        format_html('<input type="hidden" name="product" value="{}">', product.pk)
+        if product is not None
+        else ""
+    )
+    rows = []
+    for item in history:
+        if item.undone:
+            action = format_html('<span class="badge">{}</span>', reopened)
+        else:
+            action = format_html(
+                '<form method="post" action="{}" hx-post="{}" hx-target="#review-panel" '
+                'hx-swap="outerHTML" hx-sync="#review-panel:drop" class="inline" data-reopen>\n'
+                '          <input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+                '<input type="hidden" name="submission" value="{}">{}\n'
+                '          <button type="submit" class="small">{}</button>\n'
+                "        </form>",
+                undo_url,
+                undo_url,
+                token,
+                item.submission,
+                current,
+                reopen,
+            )
+        tags = ngettext("%(counter)s tag", "%(counter)s tags", item.approved) % {
+            "counter": item.approved
+        }
+        rows.append(
+            format_html(
+                '<li>\n        <span class="history-title">{}</span>\n'
+                '        <span class="muted small">{} · {}</span>\n'
+                "        {}\n      </li>",
+                Truncator(item.title).chars(60),
+                tags,
+                time_format(timezone.localtime(item.created_at), "H:i"),
+                action,
+            )
+        )
+    return rows
+
+
 def _text_parts(product: Product, views: list[review_service.TagView]) -> dict:
     """Title and description with the evidence spans marked. Spans index into the
     text the model read (cleaned title, a space, cleaned description); when the
@@ -279,6 +332,7 @@ def _panel_context(request: SignedInRequest, entry: QueueEntry | None) -> dict:
     views = review_service.review_state(product, version, taxonomy)
     blocks, shown, hidden = _blocks(product.model_text, views, version, zh, taxonomy)
     restored = _restore_draft(request, product, blocks, zh)
+    history = review_service.recent_submissions(request.user)
     percent = round(100 * pretick_precision())
     texts = RowTexts.translated(percent)
     for block in blocks:
@@ -289,7 +343,8 @@ def _panel_context(request: SignedInRequest, entry: QueueEntry | None) -> dict:
         "category_line": _category_line(views, version, zh, taxonomy),
         "restored": restored is not None,
         "restored_added": restored or [],
-        "history": review_service.recent_submissions(request.user),
+        "history": history,
+        "history_rows": _history_rows(request, history, product),
         "product": product,
         "entry": entry,
         "reason_label": reason_label(entry.reason),
