@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from annotation.models import CategoryFacet, Tag
+from annotation.services import generations
 from annotation.services.taxonomy import categories, snapshot
 from tests.factories import TagFactory, TagGroupFactory
 
@@ -112,7 +113,7 @@ def test_without_a_cache_answer_the_database_is_read(
     def down(*args: object, **kwargs: object) -> None:
         raise ConnectionError("cache down")
 
-    monkeypatch.setattr(snapshot.cache, "get", down)
+    monkeypatch.setattr(generations.cache, "get", down)
     Tag.objects.filter(pk=colour.pk).update(display_name_en="Crimson")
     assert snapshot.current().tags[colour.pk].display_name_en == "Crimson"
 

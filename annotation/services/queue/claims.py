@@ -292,7 +292,7 @@ def complete(entry_or_product: QueueEntry | Product, user: User, *, refresh: boo
     with connection.cursor() as cursor:
         cursor.execute(
             # Only names from the model in the text; the values are parameters.
-            f"UPDATE {QueueEntry._meta.db_table} SET "
+            f"UPDATE {connection.ops.quote_name(QueueEntry._meta.db_table)} SET "
             "reviews_done = CASE WHEN reviews_done < reviews_needed "
             "THEN reviews_done + 1 ELSE reviews_done END, "
             f"completed_at = CASE WHEN {completes} THEN %s ELSE completed_at END, "

@@ -12,7 +12,6 @@ import shows its old text. Without a cache answer the events are read.
 """
 
 import logging
-import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from annotation.models import Product, ProductTag, ReviewEvent
-from annotation.services import queue
+from annotation.services import generations, queue
 from annotation.services.review.decisions import Action
 
 logger = logging.getLogger(__name__)
@@ -121,37 +120,14 @@ def _list_key(user_id: int) -> str:
     return f"tagger:history:list:{user_id}"
 
 
-def _count(user_id: int) -> int | None:
-    """The user's write counter (None: the cache does not answer). A counter the
-    cache lost starts again from a random value, so no list kept under the
-    old one can match it."""
-    key = _count_key(user_id)
-    value = cache.get(key)
-    if value is None:
-        cache.add(key, random.getrandbits(62), timeout=None)
-        value = cache.get(key)
-    return value
-
-
-def _move(user_id: int) -> int | None:
-    """Move the user's counter on; its new value (None: the cache does not answer)."""
-    try:
-        try:
-            return cache.incr(_count_key(user_id))
-        except ValueError:  # no counter yet (or the cache evicted it)
-            _count(user_id)
-            return cache.incr(_count_key(user_id))
-    except Exception:
-        logger.warning("review history: could not move the counter", exc_info=True)
-        return None
-
-
 def recent_submissions(user: User, limit: int = HISTORY_SIZE) -> list[HistoryItem]:
     """The user's latest `limit` review submissions, newest first, undone or not."""
+    count = generations.read(_count_key(user.pk))
+    if count is None:  # the cache is down: read the events, never fail the page
+        return _read(user, limit)
     try:
-        count = _count(user.pk)
-        kept = cache.get(_list_key(user.pk)) if count is not None else None
-    except Exception:  # the cache is down: read the events, never fail the page
+        kept = cache.get(_list_key(user.pk))
+    except Exception:
         logger.warning("review history: the cache did not answer", exc_info=True)
         return _read(user, limit)
     if kept is not None and kept[0] == count and kept[1] == limit:
@@ -171,8 +147,8 @@ def moved(user: User) -> None:
     """The user's submissions changed in a way only a read can tell (an undo, a
     bulk edit): the next page reads the list again. Call inside the writing
     transaction."""
-    _move(user.pk)
-    transaction.on_commit(lambda: _move(user.pk))
+    generations.move(_count_key(user.pk))
+    transaction.on_commit(lambda: generations.move(_count_key(user.pk)))
 
 
 def submitted(user: User, item: HistoryItem) -> None:
@@ -180,10 +156,10 @@ def submitted(user: User, item: HistoryItem) -> None:
     list is stale from now on, and once the submit commits `item` goes on top of
     it, unless another write of the user's came in between (then the next page
     reads the list)."""
-    moved_to = _move(user.pk)
+    moved_to = generations.move(_count_key(user.pk))
     if moved_to is None:
         # The cache did not answer now: at least move the counter at commit.
-        transaction.on_commit(lambda: _move(user.pk))
+        transaction.on_commit(lambda: generations.move(_count_key(user.pk)))
     else:
         transaction.on_commit(lambda: _put_on_top(user.pk, item, moved_to))
 
@@ -193,7 +169,7 @@ def _put_on_top(user_id: int, item: HistoryItem, moved_to: int) -> None:
     when it wrote. The kept list gets `item` when it lacks only `item`: kept
     just before that move, or read since by another request (which could not
     see the uncommitted submit), and no other write of the user's since."""
-    count = _move(user_id)
+    count = generations.move(_count_key(user_id))
     if count != moved_to + 1:
         return
     try:

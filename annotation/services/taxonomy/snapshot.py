@@ -20,15 +20,14 @@ other processes, where a test's local cache cannot reach.
 import logging
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import connection, transaction
 
 from annotation.models import CategoryFacet, Tag, TagGroup
+from annotation.services import generations
 
 logger = logging.getLogger(__name__)
 
@@ -106,34 +105,13 @@ def load() -> Taxonomy:
 # renewal the cache missed (it was down at that moment) shows within a minute.
 MAX_AGE_SECONDS = 60.0
 
-_held: tuple[str, float, Taxonomy] | None = None
+_held: tuple[int, float, Taxonomy] | None = None
 _thread = threading.local()
-
-
-def _generation() -> str | None:
-    """The shared token of the taxonomy's current state (None: no cache answer)."""
-    try:
-        token = cache.get(GENERATION_KEY)
-        if token is None:
-            token = uuid.uuid4().hex
-            if not cache.add(GENERATION_KEY, token, timeout=None):
-                token = cache.get(GENERATION_KEY)
-        return token
-    except Exception:  # the cache is down: read the database, never fail a page
-        logger.warning("taxonomy snapshot: the cache did not answer", exc_info=True)
-        return None
-
-
-def _renew() -> None:
-    try:
-        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-    except Exception:
-        logger.warning("taxonomy snapshot: could not renew the generation", exc_info=True)
 
 
 def _committed() -> None:
     _thread.pending = False
-    _renew()
+    generations.move(GENERATION_KEY)
 
 
 def changed() -> None:
@@ -146,7 +124,7 @@ def changed() -> None:
             return  # already renewed, and renewed again when this transaction commits
         _thread.pending = True
         transaction.on_commit(_committed)
-    _renew()
+    generations.move(GENERATION_KEY)
 
 
 def current() -> Taxonomy:
@@ -158,12 +136,13 @@ def current() -> Taxonomy:
     if pending:
         # This thread's own uncommitted change: only its transaction sees it.
         return load()
-    token = _generation()
+    token = generations.read(GENERATION_KEY)
     held = _held
     now = time.monotonic()
-    fresh = held is not None and held[0] == token and now - held[1] < MAX_AGE_SECONDS
-    if token is not None and held is not None and fresh:
-        return held[2]
+    if token is not None and held is not None:
+        kept_token, kept_at, kept = held
+        if kept_token == token and now - kept_at < MAX_AGE_SECONDS:
+            return kept
     taxonomy = load()
     if token is not None:
         _held = (token, now, taxonomy)
