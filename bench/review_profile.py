@@ -65,6 +65,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--reviewer", default="load-reviewer-019")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "review_profile.json")
+    parser.add_argument(
+        "--show-sql", action="store_true", help="print the statements of the last claim and submit"
+    )
     args = parser.parse_args()
     os.environ.update(
         {
@@ -100,12 +103,14 @@ def main() -> None:
     client.force_login(User.objects.get(username=args.reviewer))
     rng = random.Random(0)
     requests: dict[str, list[tuple[float, int]]] = {"claim": [], "submit": []}
+    last_sql: dict[str, list[str]] = {}
 
     def measure(kind: str, call: Callable[..., object], *args: object) -> object:
         with CaptureQueriesContext(connection) as queries:
             start = time.perf_counter()
             answer = call(*args)
             requests[kind].append((1000 * (time.perf_counter() - start), len(queries)))
+        last_sql[kind] = [q["sql"] for q in queries.captured_queries]
         return answer
 
     for _round in range(args.rounds):
@@ -144,6 +149,11 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
     print(json.dumps(result, indent=2))
+    if args.show_sql:
+        for kind, statements in last_sql.items():
+            print(f"\n{kind}: {len(statements)} statements")
+            for number, sql in enumerate(statements, 1):
+                print(f"{number:3}. {sql[:300]}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))
 
