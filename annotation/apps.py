@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django.apps import AppConfig
 
 
@@ -14,27 +16,37 @@ class AnnotationConfig(AppConfig):
 
         products_changed.connect(_queue_new_products, dispatch_uid="annotation-queue-products")
         worker_ready.connect(_dispatch_outbox, dispatch_uid="annotation-dispatch-outbox")
-        _watch_taxonomy()
+        _watch_process_copies()
 
 
-def _watch_taxonomy() -> None:
+def _watch_process_copies() -> None:
     """Every saved or deleted tag, facet and category rule makes the processes'
-    taxonomy copies stale (annotation.services.taxonomy.snapshot)."""
+    taxonomy copies stale (annotation.services.taxonomy.snapshot), and every
+    saved project settings row their copies of it (project_settings)."""
+    from django.db.models import Model
     from django.db.models.signals import post_delete, post_save
 
-    from annotation.models import CategoryFacet, Tag, TagGroup
+    from annotation.models import CategoryFacet, ProjectSettings, Tag, TagGroup
 
-    for model in (Tag, TagGroup, CategoryFacet):
+    watched: list[tuple[type[Model], Callable[..., None]]] = [
+        (model, _taxonomy_changed) for model in (Tag, TagGroup, CategoryFacet)
+    ]
+    watched.append((ProjectSettings, _project_settings_changed))
+    for model, receiver in watched:
         for event, signal in (("saved", post_save), ("deleted", post_delete)):
-            signal.connect(
-                _taxonomy_changed, sender=model, dispatch_uid=f"taxonomy-{model.__name__}-{event}"
-            )
+            signal.connect(receiver, sender=model, dispatch_uid=f"copy-{model.__name__}-{event}")
 
 
 def _taxonomy_changed(sender: object, **kwargs: object) -> None:
     from annotation.services.taxonomy import snapshot
 
     snapshot.changed()
+
+
+def _project_settings_changed(sender: object, **kwargs: object) -> None:
+    from annotation.services import project_settings
+
+    project_settings.changed()
 
 
 def _queue_new_products(sender: object, product_ids: list[int], **kwargs: object) -> None:

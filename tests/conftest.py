@@ -76,9 +76,10 @@ def _hermetic_webhook_dns(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_taxonomy_snapshot() -> None:
-    """Each test starts without a process copy of the taxonomy: the database a
-    previous test filled was rolled back under it (no signal tells)."""
-    from annotation.services.taxonomy import snapshot
+def _fresh_process_copies() -> None:
+    """Each test starts without process copies (the taxonomy, the active version,
+    the project settings): the database a previous test filled was rolled back
+    under them (no signal tells)."""
+    from annotation.services import process_copy
 
-    snapshot.forget()
+    process_copy.forget_all()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db.models import F
 
 from annotation.models import Product, Suggestion
+from annotation.services.process_copy import ProcessCopy
 from training.models import ModelVersion
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "active_version",
     "find_version",
     "suggestion_version_for",
+    "versions_changed",
 ]
 
 
@@ -36,9 +38,26 @@ class SuggestionSource:
         return self.active is not None and self.version != self.active
 
 
-def active_version() -> ModelVersion | None:
-    """The version whose suggestions review shows (None before any model exists)."""
+def _read_active() -> ModelVersion | None:
     return ModelVersion.objects.active()
+
+
+# Every review page and submit asks for the active version; it changes when an
+# admin promotes or rolls back, or a first model becomes active.
+_active = ProcessCopy("active-version", _read_active)
+
+
+def active_version() -> ModelVersion | None:
+    """The version whose suggestions review shows (None before any model exists).
+
+    This process's copy, shared between requests: read it, never change it."""
+    return _active.current()
+
+
+def versions_changed() -> None:
+    """A model version was saved, deleted or updated in bulk: the active version
+    may be another one now (training's signals and bulk updates call this)."""
+    _active.changed()
 
 
 def find_version(version_id: int) -> ModelVersion | None:

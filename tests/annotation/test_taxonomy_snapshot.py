@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from annotation.models import CategoryFacet, Tag
-from annotation.services import generations
+from annotation.services import generations, process_copy
 from annotation.services.taxonomy import categories, snapshot
 from tests.factories import TagFactory, TagGroupFactory
 
@@ -125,6 +125,6 @@ def test_a_copy_is_read_again_after_its_max_age(
     kept = snapshot.current()
     Tag.objects.filter(pk=colour.pk).update(display_name_en="Crimson")  # no renewal
     assert snapshot.current() is kept
-    later = snapshot.time.monotonic() + snapshot.MAX_AGE_SECONDS + 1
-    monkeypatch.setattr(snapshot.time, "monotonic", lambda: later)
+    later = process_copy.time.monotonic() + process_copy.MAX_AGE_SECONDS + 1
+    monkeypatch.setattr(process_copy.time, "monotonic", lambda: later)
     assert snapshot.current().tags[colour.pk].display_name_en == "Crimson"

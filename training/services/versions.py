@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotation.services import webhooks
+from annotation.services import active_model, webhooks
 from training import jobs
 from training.errors import PromotionError
 from training.models import ModelVersion
@@ -244,6 +244,7 @@ def ensure_zero_shot_version(user: User | None = None) -> ModelVersion | None:
                 ModelVersion.objects.filter(pk=version.pk).update(
                     status=ModelVersion.Status.ACTIVE, promoted_at=timezone.now()
                 )
+                active_model.versions_changed()  # an update sends no signal
         except IntegrityError:
             logger.info("another version became active first; v%s stays ready", version.pk)
         version.refresh_from_db()

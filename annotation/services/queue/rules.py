@@ -8,6 +8,7 @@ from typing import TypeVar
 from django.db.models import Q
 
 from annotation.models import ProjectSettings, ReviewEvent
+from annotation.services import project_settings
 
 # The actions of a review submission: a product counts as reviewed by a user when
 # one of these, not undone since, is on record.
@@ -40,7 +41,9 @@ def free(now: datetime) -> Q:
 
 
 def lease_length(lease_seconds: int | None) -> timedelta:
-    seconds = lease_seconds if lease_seconds is not None else ProjectSettings.load().lease_seconds
+    seconds = (
+        lease_seconds if lease_seconds is not None else project_settings.current().lease_seconds
+    )
     return timedelta(seconds=max(int(seconds), 1))
 
 

@@ -3,35 +3,20 @@
 Every review page needs the shown tags with their facets, the names that more
 than one tag carries and the category rules: the same few hundred rows, read
 by several queries on every page, that change a few times a day. Each process
-keeps one copy (`current()`), checked on every use against a generation token
-in the shared cache (Redis in production, a file cache in the demo): any change
-to a tag, a facet or a category rule (`changed()`, called by model signals and
-by the few queryset updates) replaces the token at once and again when its
-transaction commits, so no process serves a taxonomy older than the last
-commit for longer than it takes to read the token (and, should the cache miss a
-renewal, for longer than MAX_AGE_SECONDS). A copy is never kept while
-the thread's own transaction holds an uncommitted taxonomy change (it could
-roll back), and when the cache does not answer the database is read.
+keeps one copy (`current()`, a `ProcessCopy`: see there how it stays no older
+than the last commit): any change to a tag, a facet or a category rule calls
+`changed()`, from model signals and from the few queryset updates.
 
 Batch work (scoring, training) reads the database itself (`load()`): it runs in
 other processes, where a test's local cache cannot reach.
 """
 
-import logging
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection, transaction
-
 from annotation.models import CategoryFacet, Tag, TagGroup
-from annotation.services import generations
-
-logger = logging.getLogger(__name__)
-
-GENERATION_KEY = "tagger:taxonomy:generation"
+from annotation.services.process_copy import ProcessCopy
 
 # The facet playing the category's part when no facet is marked.
 DEFAULT_CATEGORY_FACET = "category"
@@ -101,56 +86,11 @@ def load() -> Taxonomy:
     )
 
 
-# A copy is read again after this long whatever the token says: a change whose
-# renewal the cache missed (it was down at that moment) shows within a minute.
-MAX_AGE_SECONDS = 60.0
+_copy = ProcessCopy("taxonomy", load)
+GENERATION_KEY = _copy.generation_key
 
-_held: tuple[int, float, Taxonomy] | None = None
-_thread = threading.local()
-
-
-def _committed() -> None:
-    _thread.pending = False
-    generations.move(GENERATION_KEY)
-
-
-def changed() -> None:
-    """The taxonomy changed (a tag, a facet or a category rule): every process's
-    copy is stale from now on, and again once the change commits."""
-    global _held
-    _held = None
-    if connection.in_atomic_block:
-        if getattr(_thread, "pending", False):
-            return  # already renewed, and renewed again when this transaction commits
-        _thread.pending = True
-        transaction.on_commit(_committed)
-    generations.move(GENERATION_KEY)
-
-
-def current() -> Taxonomy:
-    """This process's copy of the taxonomy, read again when it changed."""
-    global _held
-    pending = getattr(_thread, "pending", False)
-    if pending and not connection.in_atomic_block:
-        _thread.pending = pending = False  # the change was rolled back, or committed
-    if pending:
-        # This thread's own uncommitted change: only its transaction sees it.
-        return load()
-    token = generations.read(GENERATION_KEY)
-    held = _held
-    now = time.monotonic()
-    if token is not None and held is not None:
-        kept_token, kept_at, kept = held
-        if kept_token == token and now - kept_at < MAX_AGE_SECONDS:
-            return kept
-    taxonomy = load()
-    if token is not None:
-        _held = (token, now, taxonomy)
-    return taxonomy
-
-
-def forget() -> None:
-    """Drop this process's copy (tests: the database was rolled back under it)."""
-    global _held
-    _held = None
-    _thread.pending = False
+# The taxonomy changed (a tag, a facet or a category rule).
+changed = _copy.changed
+# This process's copy of the taxonomy, read again when it changed.
+current = _copy.current
+forget = _copy.forget
