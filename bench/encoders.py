@@ -240,7 +240,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="full mode: fine-tuning epochs")
     parser.add_argument("--lora-lr", type=float, help="full mode: the adapters' learning rate")
     parser.add_argument(
-        "--precision", choices=["fp32", "int8"], help="the frozen encoder's (default: fp32)"
+        "--precision",
+        choices=["fp32", "int8", "bf16"],
+        help="the frozen encoder's (default: bf16 on a CPU with AMX, else fp32)",
     )
     parser.add_argument("--variant", default="", help="a name for a non-default run")
     parser.add_argument("--render-only", action="store_true")

@@ -138,7 +138,12 @@ def test_render_keeps_earlier_rows_commands_and_conclusions(
 def test_a_run_without_precision_is_named_by_the_cpu_default(
     encoders, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from training.ml import encoder
+
+    monkeypatch.setattr(encoder, "cpu_has_amx", lambda: False)
     args = argparse.Namespace(variant="", precision=None)
-    assert encoders.variant_of(args) == ""  # fp32 unless configured
+    assert encoders.variant_of(args) == ""  # fp32 unless configured (or AMX)
+    monkeypatch.setattr(encoder, "cpu_has_amx", lambda: True)
+    assert encoders.variant_of(args) == "bf16"
     monkeypatch.setenv("TAGGER_ENCODER_PRECISION", "int8")
     assert encoders.variant_of(args) == "int8"

@@ -88,3 +88,45 @@ def test_an_unknown_precision_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
 
     with pytest.raises(ValueError, match="TAGGER_ENCODER_PRECISION"):
         default_precision("cpu")
+
+
+def test_a_bf16_encoder_on_the_cpu_stays_close_to_fp32_and_caches_apart(
+    tiny_bert: str, tmp_path: Path
+) -> None:
+    """bf16 autocast on the CPU (fast where the CPU has AMX; emulated, and still
+    correct, elsewhere)."""
+    texts = ["red silk dress with a long printed skirt", "blue jeans for men", "红色连衣裙"]
+    fp32 = load_encoder(tiny_bert, device="cpu", precision="fp32")
+    bf16 = load_encoder(tiny_bert, device="cpu", precision="bf16")
+
+    a, b = fp32.embed(texts), bf16.embed(texts)
+
+    assert bf16.precision == "bf16"
+    assert b.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, rtol=1e-5)
+    assert not np.array_equal(a, b)  # computed in bf16, not silently in fp32
+    assert (a * b).sum(axis=1).min() > 0.99
+    cache = EmbeddingCache(tmp_path)
+    assert cache.path_for(fp32, 128) != cache.path_for(bf16, 128)
+
+
+@pytest.mark.parametrize(
+    ("device", "amx", "configured", "expected"),
+    [
+        ("cpu", True, "", "bf16"),
+        ("cpu", False, "", "fp32"),
+        ("cuda", False, "", "bf16"),
+        ("cpu", True, "fp32", "fp32"),
+        ("cpu", False, "int8", "int8"),
+        ("cuda", False, "int8", "bf16"),
+    ],
+)
+def test_the_default_precision_follows_the_hardware(
+    monkeypatch: pytest.MonkeyPatch, device: str, amx: bool, configured: str, expected: str
+) -> None:
+    from training.ml import encoder
+
+    monkeypatch.setattr(encoder, "cpu_has_amx", lambda: amx)
+    monkeypatch.setenv("TAGGER_ENCODER_PRECISION", configured)
+
+    assert encoder.default_precision(device) == expected

@@ -31,7 +31,7 @@ class TrainConfig:
     base_model: str | None = None  # None: default_base_model()
     cache_dir: CacheLocation | None = None  # embedding cache for head mode; None: no cache
     device: str | None = None  # None: cuda when available
-    precision: str | None = None  # frozen encoder: fp32 / int8 (CPU) / bf16 (CUDA); None: default
+    precision: str | None = None  # frozen encoder: fp32 / int8 (CPU) / bf16; None: default
     max_length: int = 128
     head: HeadConfig = field(default_factory=HeadConfig)
     lexical: LexicalConfig | None = None  # None: chosen from the texts' language
