@@ -1,5 +1,3 @@
-from collections.abc import Callable
-
 from django.apps import AppConfig
 
 
@@ -21,32 +19,15 @@ class AnnotationConfig(AppConfig):
 
 def _watch_process_copies() -> None:
     """Every saved or deleted tag, facet and category rule makes the processes'
-    taxonomy copies stale (annotation.services.taxonomy.snapshot), and every
-    saved project settings row their copies of it (project_settings)."""
-    from django.db.models import Model
-    from django.db.models.signals import post_delete, post_save
-
+    taxonomy copies stale, every model version their active-version copies, and
+    the project settings row their copies of it."""
     from annotation.models import CategoryFacet, ProjectSettings, Tag, TagGroup
-
-    watched: list[tuple[type[Model], Callable[..., None]]] = [
-        (model, _taxonomy_changed) for model in (Tag, TagGroup, CategoryFacet)
-    ]
-    watched.append((ProjectSettings, _project_settings_changed))
-    for model, receiver in watched:
-        for event, signal in (("saved", post_save), ("deleted", post_delete)):
-            signal.connect(receiver, sender=model, dispatch_uid=f"copy-{model.__name__}-{event}")
-
-
-def _taxonomy_changed(sender: object, **kwargs: object) -> None:
+    from annotation.services import active_model, project_settings
     from annotation.services.taxonomy import snapshot
 
-    snapshot.changed()
-
-
-def _project_settings_changed(sender: object, **kwargs: object) -> None:
-    from annotation.services import project_settings
-
-    project_settings.changed()
+    snapshot.watch(Tag, TagGroup, CategoryFacet)
+    project_settings.watch(ProjectSettings)
+    active_model.watch_versions()
 
 
 def _queue_new_products(sender: object, product_ids: list[int], **kwargs: object) -> None:

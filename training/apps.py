@@ -15,24 +15,6 @@ class TrainingConfig(AppConfig):
 
         products_changed.connect(_score_new_products, dispatch_uid="training-score-products")
         worker_ready.connect(_sweep_on_worker_start, dispatch_uid="training-sweep-stale-runs")
-        _watch_versions()
-
-
-def _watch_versions() -> None:
-    """Every saved or deleted model version makes the processes' copies of the
-    active version stale (annotation.services.active_model)."""
-    from django.db.models.signals import post_delete, post_save
-
-    from training.models import ModelVersion
-
-    for event, signal in (("saved", post_save), ("deleted", post_delete)):
-        signal.connect(_versions_changed, sender=ModelVersion, dispatch_uid=f"versions-{event}")
-
-
-def _versions_changed(sender: object, **kwargs: object) -> None:
-    from annotation.services import active_model
-
-    active_model.versions_changed()
 
 
 def _score_new_products(sender: object, product_ids: list[int], **kwargs: object) -> None:

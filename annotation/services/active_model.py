@@ -21,6 +21,7 @@ __all__ = [
     "find_version",
     "suggestion_version_for",
     "versions_changed",
+    "watch_versions",
 ]
 
 
@@ -55,9 +56,14 @@ def active_version() -> ModelVersion | None:
 
 
 def versions_changed() -> None:
-    """A model version was saved, deleted or updated in bulk: the active version
-    may be another one now (training's signals and bulk updates call this)."""
+    """Model versions were updated in bulk (a queryset update sends no signal):
+    the active version may be another one now."""
     _active.changed()
+
+
+def watch_versions() -> None:
+    """Renew the active version's copies on every saved or deleted version."""
+    _active.watch(ModelVersion)
 
 
 def find_version(version_id: int) -> ModelVersion | None:

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from django.db import connection, transaction
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
 
 from annotation.services import generations
 
@@ -76,6 +78,21 @@ class ProcessCopy(Generic[T]):
         if token is not None:
             self._held = (token, now, value)
         return value
+
+    def watch(self, *models: type[Model]) -> None:
+        """Renew the copy whenever a row of these models is saved or deleted
+        (queryset updates send no signal: their callers call `changed()`)."""
+        for model in models:
+            for event, signal in (("saved", post_save), ("deleted", post_delete)):
+                signal.connect(
+                    self._row_changed,
+                    sender=model,
+                    weak=False,
+                    dispatch_uid=f"{self.generation_key}:{model._meta.label}:{event}",
+                )
+
+    def _row_changed(self, sender: object, **kwargs: object) -> None:
+        self.changed()
 
     def forget(self) -> None:
         """Drop this process's copy (tests: the database was rolled back under it)."""

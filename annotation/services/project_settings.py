@@ -2,7 +2,7 @@
 
 Every claim reads the lease length; admins change the settings a few times a
 month. `current()` is a `ProcessCopy` (see there how it stays no older than the
-last commit), renewed by the model's signals. Code that changes the settings
+last commit), renewed by the model's signals (`watch`, from annotation/apps.py). Code that changes the settings
 loads its own row with `ProjectSettings.load()`.
 """
 
@@ -16,3 +16,4 @@ current = _copy.current
 # The settings row was saved or deleted.
 changed = _copy.changed
 forget = _copy.forget
+watch = _copy.watch

@@ -94,3 +94,4 @@ changed = _copy.changed
 # This process's copy of the taxonomy, read again when it changed.
 current = _copy.current
 forget = _copy.forget
+watch = _copy.watch
