@@ -318,7 +318,9 @@ per single-valued facet, blended per facet with a nearest-neighbour vote over
 the training products and a vote of the tag names and aliases found in the
 text; inside single-valued facets, rare tags raised by post-hoc logit
 adjustment; blend weights, the adjustment, per-tag score calibration and per-tag
-thresholds tuned on a 15% validation split, then refit on all training data)
+thresholds tuned on cross-fitted scores of every training product (5 folds) for
+training sets up to 5,000 products, else on a 15% validation split, then refit on
+all training data)
 against the reference baseline of `../shared/data/README.md`
 (TF-IDF word 1-2-grams, character 1-3-grams for Chinese, one-vs-rest logistic
 regression C=10, threshold 0.3), trained and tested in the same run.

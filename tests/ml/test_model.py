@@ -8,8 +8,11 @@ import pytest
 
 from tests.ml.conftest import toy_products
 from training.ml.data import Example, tag_specs_from_examples
-from training.ml.head import HeadConfig
+from training.ml.fitting import _HeadFitting, head_members, kfold_indices, tuning_folds
+from training.ml.head import HeadConfig, HeadLayout
+from training.ml.metrics import binarize
 from training.ml.model import TaggerModel, TrainConfig, train_tagger
+from training.ml.scorers import HeadScorer
 from training.ml.types import Cancelled, TagSpec
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -207,3 +210,45 @@ def test_every_selected_tag_has_evidence(trained: TaggerModel) -> None:
         for p in (p for p in predictions if p.selected):
             assert p.evidence
             assert all(0 <= s < e <= len(text) for s, e in p.evidence) or p.evidence == [WHOLE_TEXT]
+
+
+def test_small_training_sets_tune_on_cross_fitted_scores(trained: TaggerModel) -> None:
+    # 160 products: every one is scored once by heads fitted without it, and the
+    # thresholds are tuned on all of them (fitting.tuning_folds).
+    assert trained.info["tuning_folds"] == 5
+    assert trained.info["refit"] is True
+    assert all(e >= 1 for e in trained.info["epochs"])
+
+
+@pytest.mark.parametrize(
+    ("setting", "n", "expected"),
+    [(None, 160, 5), (None, 5000, 5), (None, 5001, 0), (0, 160, 0), (3, 160, 3), (3, 2, 0)],
+)
+def test_tuning_folds_follow_the_setting_and_the_data_size(
+    setting: int | None, n: int, expected: int
+) -> None:
+    assert tuning_folds(TrainConfig(tuning_folds=setting), n) == expected
+
+
+def test_cross_fitted_scores_come_from_heads_that_never_saw_the_product(
+    tiny_bert: str, toy: tuple[list[str], list[list[str]], list[TagSpec]]
+) -> None:
+    texts, labels, specs = toy
+    Y = binarize(labels, [t.key for t in specs])
+    rng = np.random.default_rng(0)
+    E = rng.normal(size=(len(texts), 8)).astype(np.float32)
+    layout = HeadLayout.from_labels([t.facet for t in specs], [t.single_valued for t in specs], Y)
+    config = TrainConfig(base_model=tiny_bert, head=FAST_HEAD)
+    fitting = _HeadFitting(texts, E, Y, layout, head_members(config), config, None, None)
+    # A product the folds never hold out cannot exist: every row is filled once.
+    proba, vote, epochs = fitting.cross_fitted(tiny_bert, 4, True, (0.0, 1.0))
+    assert proba.shape == vote.shape == Y.shape
+    assert (proba.sum(axis=1) > 0).all()
+    assert (vote.sum(axis=1) > 0).all()
+    assert len(epochs) == len(head_members(config))
+
+    # Each fold's scores are what a fit on the other folds alone gives.
+    rest, held = kfold_indices(len(texts), 4, config.seed)[0]
+    lexical, heads, X = fitting.fit(rest, held, None, (0.0, 1.0))
+    alone = HeadScorer(tiny_bert, lexical, heads).proba_from_features(E[held], X[held])
+    np.testing.assert_allclose(proba[held], alone, rtol=0, atol=1e-5)

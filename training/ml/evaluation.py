@@ -14,6 +14,7 @@ from .baseline import train_baseline
 from .data import Example, tag_specs_from_examples
 from .embeddings import CacheLocation
 from .evidence import alias_spans
+from .fitting import kfold_indices
 from .metrics import binarize, calibration_error, multilabel_metrics, reliability
 from .model import TrainConfig, build_zero_shot, train_tagger
 from .types import ProgressFn, report
@@ -40,19 +41,6 @@ def holdout_split(
     random.Random(seed).shuffle(shuffled)
     cut = int(len(shuffled) * train_fraction)
     return shuffled[:cut], shuffled[cut:]
-
-
-def kfold_indices(n: int, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """k (train, test) index pairs: a seeded permutation cut into k near-equal test
-    folds; every index is tested exactly once."""
-    if k < 2 or k > n:
-        raise ValueError(f"need 2 <= k <= n, got k={k}, n={n}")
-    order = np.random.default_rng(seed).permutation(n)
-    folds = np.array_split(order, k)
-    return [
-        (np.sort(np.concatenate([f for j, f in enumerate(folds) if j != i])), np.sort(folds[i]))
-        for i in range(k)
-    ]
 
 
 def _predictions(

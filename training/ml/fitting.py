@@ -41,6 +41,9 @@ class TrainConfig:
     neighbour_k: int = 10
     min_positives: int = 5  # validation positives for a tag to get its own threshold
     refit: bool = True  # after tuning, retrain on train + validation
+    # Head mode: tune on cross-fitted scores over this many folds (0: on the
+    # validation split alone); None: tuning_folds() decides by the data's size.
+    tuning_folds: int | None = None
     rare_boost: bool = True  # favour rare tags in single-valued facets where it is free (priors.py)
     name_vote: bool = True  # blend in the tags whose names the text spells out (names.py)
     # Per-tag calibrated scores (calibration.py), thresholds tuned on that scale.
@@ -55,6 +58,38 @@ class TrainConfig:
         (raw scores, thresholds with no floor, support or shrinkage), for
         side-by-side benchmarks."""
         return replace(self, calibrate=False, thresholds=ThresholdPolicy.legacy(self.min_positives))
+
+
+def kfold_indices(n: int, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k (train, test) index pairs: a seeded permutation cut into k near-equal test
+    folds; every index is tested exactly once."""
+    if k < 2 or k > n:
+        raise ValueError(f"need 2 <= k <= n, got k={k}, n={n}")
+    order = np.random.default_rng(seed).permutation(n)
+    folds = np.array_split(order, k)
+    return [
+        (np.sort(np.concatenate([f for j, f in enumerate(folds) if j != i])), np.sort(folds[i]))
+        for i in range(k)
+    ]
+
+
+# Head mode tunes its votes, calibration and thresholds on cross-fitted scores
+# (CROSS_FIT_FOLDS folds over every product) when the training set has at most
+# CROSS_FIT_MAX products: there a 15% validation slice is a few hundred products,
+# too few for per-tag thresholds, and the extra fits are cheap. Larger sets keep
+# the single validation split. bench/quality.py measured the trade.
+CROSS_FIT_FOLDS = 5
+CROSS_FIT_MAX = 5000
+
+
+def tuning_folds(config: TrainConfig, n: int) -> int:
+    """Folds of cross-fitted tuning for n products (0: the single validation
+    split): config.tuning_folds when set, else CROSS_FIT_FOLDS up to CROSS_FIT_MAX
+    products."""
+    folds = config.tuning_folds
+    if folds is None:
+        folds = CROSS_FIT_FOLDS if n <= CROSS_FIT_MAX else 0
+    return folds if 2 <= folds <= n else 0
 
 
 class Fitted(NamedTuple):
@@ -121,6 +156,93 @@ def tune_rare_boost(
     return taus, prior_boost(counts, groups, taus)
 
 
+def _stage(progress: ProgressFn | None, start: float, end: float) -> ProgressFn:
+    # start * (1 - f) + end * f is exactly `end` at f = 1, so a stage ends where
+    # the next begins and the fractions reported never step back.
+    return lambda f, s: report(progress, start * (1.0 - f) + end * f, s)
+
+
+class _HeadFitting:
+    """Fitting head mode's TF-IDF and ensemble on some of the products (one
+    training run's texts, embeddings E and labels Y)."""
+
+    def __init__(
+        self,
+        texts: list[str],
+        E: np.ndarray,
+        Y: np.ndarray,
+        layout: HeadLayout,
+        members: list[HeadConfig],
+        config: TrainConfig,
+        progress: ProgressFn | None,
+        should_stop: StopFn | None,
+    ) -> None:
+        self.texts, self.E, self.Y, self.layout = texts, E, Y, layout
+        self.members, self.config = members, config
+        self.progress, self.should_stop = progress, should_stop
+        self.lexical_config = config.lexical or lexical_config_for(texts)
+
+    def fit(
+        self,
+        rows: np.ndarray,
+        val_rows: np.ndarray | None,
+        epochs: list[int] | None,
+        span: tuple[float, float],
+    ) -> tuple[LexicalFeaturizer, list[HeadClassifier], sp.csr_matrix]:
+        """(lexical featurizer, heads, TF-IDF of every text) fitted on `rows`,
+        early-stopped on `val_rows` or trained for `epochs` (one per member)."""
+        report(self.progress, span[0], "lexical features")
+        lexical = LexicalFeaturizer(self.lexical_config).fit([self.texts[i] for i in rows])
+        X = lexical.transform(self.texts)
+        E, Y = self.E, self.Y
+        val = (E[val_rows], X[val_rows], Y[val_rows]) if val_rows is not None else None
+        heads = []
+        bounds = np.linspace(span[0], span[1], len(self.members) + 1)
+        for m, member in enumerate(self.members):
+            heads.append(
+                train_head(
+                    E[rows],
+                    X[rows],
+                    Y[rows],
+                    self.layout,
+                    member,
+                    self.config.seed + m,
+                    val,
+                    epochs[m] if epochs else None,
+                    _stage(self.progress, float(bounds[m]), float(bounds[m + 1])),
+                    self.should_stop,
+                )
+            )
+        return lexical, heads, X
+
+    def neighbours(self, X: sp.csr_matrix, rows: np.ndarray) -> NeighbourVote:
+        return NeighbourVote(self.E[rows], X[rows], self.Y[rows], k=self.config.neighbour_k)
+
+    def cross_fitted(
+        self, base_model: str, folds: int, with_neighbours: bool, span: tuple[float, float]
+    ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """(head scores, neighbour vote, epochs per member) of every product from
+        a fit on the other folds: each product scored once by heads that never
+        saw it, so the votes' blend, the rare-tag boost, the calibration and the
+        thresholds are tuned on all of them instead of a validation slice. The
+        epochs are the folds' early-stopped ones, averaged, for the refit."""
+        E = self.E
+        proba = np.zeros(self.Y.shape, dtype=np.float32)
+        vote = np.zeros(self.Y.shape, dtype=np.float32)
+        fold_epochs = []
+        bounds = np.linspace(span[0], span[1], folds + 1)
+        for f, (rest, held) in enumerate(kfold_indices(len(self.texts), folds, self.config.seed)):
+            part = (float(bounds[f]), float(bounds[f + 1]))
+            lexical, heads, X = self.fit(rest, held, None, part)
+            scorer = HeadScorer(base_model, lexical, heads)
+            proba[held] = scorer.proba_from_features(E[held], X[held])
+            if with_neighbours:
+                vote[held] = self.neighbours(X, rest).proba(E[held], X[held])
+            fold_epochs.append([head.epochs_trained for head in heads])
+        epochs = [max(round(float(np.mean(e))), 1) for e in zip(*fold_epochs, strict=True)]
+        return proba, vote, epochs
+
+
 def train_head_scorer(
     texts: list[str],
     Y: np.ndarray,
@@ -133,12 +255,12 @@ def train_head_scorer(
     should_stop: StopFn | None,
     encoder: Encoder | None = None,
     scorer_cls: type[HeadScorer] = HeadScorer,
+    cross_fit: bool = True,
 ) -> Fitted:
     """encoder: an encoder already loaded (full mode's fine-tuned one), else
-    base_model is loaded; scorer_cls: the class of the scorer returned."""
-
-    def stage(start: float, end: float) -> ProgressFn:
-        return lambda f, s: report(progress, start + (end - start) * f, s)
+    base_model is loaded; scorer_cls: the class of the scorer returned;
+    cross_fit: whether tuning may use cross-fitted scores (tuning_folds); full
+    mode's tuned encoder has seen its training part, so it tunes on validation."""
 
     check_stop(should_stop)
     user = EncoderUser(
@@ -148,51 +270,18 @@ def train_head_scorer(
         config.cache_dir,
         encoder or load_encoder(base_model, config.device, config.precision),
     )
-    E = user.embed(texts, stage(0.0, 0.5))
+    E = user.embed(texts, _stage(progress, 0.0, 0.5))
     check_stop(should_stop)
-    lexical_config = config.lexical or lexical_config_for(texts)
     layout = HeadLayout.from_labels(
         [t.facet for t in tags], [t.single_valued for t in tags], Y[train_idx]
     )
     groups = facet_groups(tags)
-    members = head_members(config)
     has_val = len(val_idx) > 0
     use_neighbours = config.neighbours and len(train_idx) >= config.neighbour_k
 
-    def fit(
-        rows: np.ndarray, val_rows: np.ndarray | None, epochs: list[int | None], span: tuple
-    ) -> tuple[LexicalFeaturizer, list[HeadClassifier], sp.csr_matrix]:
-        report(progress, span[0], "lexical features")
-        lexical = LexicalFeaturizer(lexical_config).fit([texts[i] for i in rows])
-        X = lexical.transform(texts)
-        val = (E[val_rows], X[val_rows], Y[val_rows]) if val_rows is not None else None
-        heads = []
-        width = (span[1] - span[0]) / len(members)
-        for m, (member, n_epochs) in enumerate(zip(members, epochs, strict=True)):
-            start = span[0] + m * width
-            heads.append(
-                train_head(
-                    E[rows],
-                    X[rows],
-                    Y[rows],
-                    layout,
-                    member,
-                    config.seed + m,
-                    val,
-                    n_epochs,
-                    stage(start, start + width),
-                    should_stop,
-                )
-            )
-        return lexical, heads, X
-
+    fitting = _HeadFitting(texts, E, Y, layout, head_members(config), config, progress, should_stop)
+    folds = tuning_folds(config, len(texts)) if has_val and config.refit and cross_fit else 0
     span = (0.5, 0.75) if has_val and config.refit else (0.5, 1.0)
-    lexical, heads, X = fit(train_idx, val_idx if has_val else None, [None] * len(members), span)
-    neighbours = (
-        NeighbourVote(E[train_idx], X[train_idx], Y[train_idx], k=config.neighbour_k)
-        if use_neighbours
-        else None
-    )
     thresholds = np.full(len(tags), 0.5, dtype=np.float32)
     blend = np.zeros(len(tags), dtype=np.float32)
     boost = np.ones(len(tags), dtype=np.float32)
@@ -200,32 +289,46 @@ def train_head_scorer(
     names = NameVote.from_tags(tags, groups) if config.name_vote else None
     taus = [0.0] * len(groups)
     calibration = None
-    epochs = [head.epochs_trained for head in heads]
+    neighbours: NeighbourVote | None = None
+    if folds:
+        tune_rows = prior_rows = np.arange(len(texts))
+        proba, vote, epochs = fitting.cross_fitted(base_model, folds, use_neighbours, span)
+    else:
+        tune_rows, prior_rows = val_idx, train_idx
+        lexical, heads, X = fitting.fit(train_idx, val_idx if has_val else None, None, span)
+        epochs = [head.epochs_trained for head in heads]
+        if use_neighbours:
+            neighbours = fitting.neighbours(X, train_idx)
+        if has_val:
+            proba = HeadScorer(base_model, lexical, heads).proba_from_features(
+                E[val_idx], X[val_idx]
+            )
+            vote = neighbours.proba(E[val_idx], X[val_idx]) if neighbours is not None else proba
     if has_val:
         report(progress, span[1], "tuning thresholds")
-        scorer = HeadScorer(base_model, lexical, heads, neighbours)
-        proba = scorer.proba_from_features(E[val_idx], X[val_idx])
-        if neighbours is not None:
-            vote = neighbours.proba(E[val_idx], X[val_idx])
-            blend = tune_blend(proba, vote, Y[val_idx], groups)
+        Y_tune = Y[tune_rows]
+        if use_neighbours:
+            blend = tune_blend(proba, vote, Y_tune, groups)
             proba = (1.0 - blend) * proba + blend * vote
         if names is not None:
-            matches = names.matrix([texts[i] for i in val_idx])
-            name_blend = tune_name_blend(proba, matches, Y[val_idx], groups)
+            matches = names.matrix([texts[i] for i in tune_rows])
+            name_blend = tune_name_blend(proba, matches, Y_tune, groups)
             proba = (1.0 - name_blend) * proba + name_blend * matches
         if config.rare_boost and groups:
-            taus, boost = tune_rare_boost(proba, Y[val_idx], Y[train_idx], groups)
+            taus, boost = tune_rare_boost(proba, Y_tune, Y[prior_rows], groups)
             proba = apply_boost(proba, boost, groups)
-        thresholds, calibration = calibrate_and_tune(proba, Y[val_idx], tags, config)
+        thresholds, calibration = calibrate_and_tune(proba, Y_tune, tags, config)
         if config.refit:
             everything = np.arange(len(texts))
-            lexical, heads, X = fit(everything, None, [max(e, 1) for e in epochs], (0.75, 1.0))
-            if neighbours is not None:
-                neighbours = NeighbourVote(E, X, Y, k=config.neighbour_k)
+            lexical, heads, X = fitting.fit(everything, None, [max(e, 1) for e in epochs],
+                                            (0.75, 1.0))  # fmt: skip
+            if use_neighbours:
+                neighbours = fitting.neighbours(X, everything)
     info: dict = {
         "epochs": epochs,
         "lexical_features": lexical.n_features,
         "refit": bool(has_val and config.refit),
+        "tuning_folds": folds,
         "neighbour_blend": {tags[g[0]].facet: float(blend[g[0]]) for g in groups},
         "name_blend": {tags[g[0]].facet: float(name_blend[g[0]]) for g in groups},
         "rare_boost_tau": {tags[g[0]].facet: tau for g, tau in zip(groups, taus, strict=True)},
@@ -300,7 +403,7 @@ def train_full_scorer(
         fitted = train_head_scorer(
             texts, Y, tags, train_idx, val_idx, base_model, replace(config, cache_dir=None),
             lambda f, s: report(progress, tuned_share + (1 - tuned_share) * f, s),
-            should_stop, encoder=encoder, scorer_cls=TunedHeadScorer,
+            should_stop, encoder=encoder, scorer_cls=TunedHeadScorer, cross_fit=False,
         )  # fmt: skip
         fitted.info.update(best_epoch=classifier.best_epoch, finetune=classifier.history)
         return fitted
