@@ -77,7 +77,7 @@ def kfold_indices(n: int, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.nd
 # (CROSS_FIT_FOLDS folds over every product) when the training set has at most
 # CROSS_FIT_MAX products: there a 15% validation slice is a few hundred products,
 # too few for per-tag thresholds, and the extra fits are cheap. Larger sets keep
-# the single validation split. bench/quality.py measured the trade.
+# the single validation split. bench/cross_fit.py measured the trade.
 CROSS_FIT_FOLDS = 5
 CROSS_FIT_MAX = 5000
 
@@ -162,6 +162,17 @@ def _stage(progress: ProgressFn | None, start: float, end: float) -> ProgressFn:
     return lambda f, s: report(progress, start * (1.0 - f) + end * f, s)
 
 
+class _HeldOut(NamedTuple):
+    """A fit on some products and its scores of others (_HeadFitting.held_out)."""
+
+    lexical: LexicalFeaturizer
+    heads: list[HeadClassifier]
+    X: sp.csr_matrix  # the TF-IDF of every text
+    neighbours: NeighbourVote | None
+    proba: np.ndarray
+    vote: np.ndarray | None
+
+
 class _HeadFitting:
     """Fitting head mode's TF-IDF and ensemble on some of the products (one
     training run's texts, embeddings E and labels Y)."""
@@ -218,27 +229,43 @@ class _HeadFitting:
     def neighbours(self, X: sp.csr_matrix, rows: np.ndarray) -> NeighbourVote:
         return NeighbourVote(self.E[rows], X[rows], self.Y[rows], k=self.config.neighbour_k)
 
+    def held_out(
+        self,
+        base_model: str,
+        rows: np.ndarray,
+        held: np.ndarray,
+        with_neighbours: bool,
+        span: tuple[float, float],
+    ) -> _HeldOut:
+        """A fit on `rows`, early-stopped on `held`, and its scores of `held`: the
+        heads' and, with_neighbours, the vote of the neighbours among `rows`."""
+        lexical, heads, X = self.fit(rows, held, None, span)
+        proba = HeadScorer(base_model, lexical, heads).proba_from_features(self.E[held], X[held])
+        neighbours = self.neighbours(X, rows) if with_neighbours else None
+        vote = neighbours.proba(self.E[held], X[held]) if neighbours is not None else None
+        return _HeldOut(lexical, heads, X, neighbours, proba, vote)
+
     def cross_fitted(
         self, base_model: str, folds: int, with_neighbours: bool, span: tuple[float, float]
-    ) -> tuple[np.ndarray, np.ndarray, list[int]]:
-        """(head scores, neighbour vote, epochs per member) of every product from
-        a fit on the other folds: each product scored once by heads that never
-        saw it, so the votes' blend, the rare-tag boost, the calibration and the
-        thresholds are tuned on all of them instead of a validation slice. The
-        epochs are the folds' early-stopped ones, averaged, for the refit."""
-        E = self.E
+    ) -> tuple[np.ndarray, np.ndarray | None, list[int]]:
+        """(head scores, neighbour vote or None, epochs per member) of every
+        product from a fit on the other folds (held_out): each product scored once
+        by heads that never saw it, so the votes' blend, the rare-tag boost, the
+        calibration and the thresholds are tuned on all of them instead of a
+        validation slice. The epochs are the folds' early-stopped ones, averaged,
+        for the refit."""
         proba = np.zeros(self.Y.shape, dtype=np.float32)
-        vote = np.zeros(self.Y.shape, dtype=np.float32)
+        vote = np.zeros(self.Y.shape, dtype=np.float32) if with_neighbours else None
         fold_epochs = []
         bounds = np.linspace(span[0], span[1], folds + 1)
         for f, (rest, held) in enumerate(kfold_indices(len(self.texts), folds, self.config.seed)):
-            part = (float(bounds[f]), float(bounds[f + 1]))
-            lexical, heads, X = self.fit(rest, held, None, part)
-            scorer = HeadScorer(base_model, lexical, heads)
-            proba[held] = scorer.proba_from_features(E[held], X[held])
-            if with_neighbours:
-                vote[held] = self.neighbours(X, rest).proba(E[held], X[held])
-            fold_epochs.append([head.epochs_trained for head in heads])
+            part = self.held_out(
+                base_model, rest, held, with_neighbours, (float(bounds[f]), float(bounds[f + 1]))
+            )
+            proba[held] = part.proba
+            if vote is not None and part.vote is not None:
+                vote[held] = part.vote
+            fold_epochs.append([head.epochs_trained for head in part.heads])
         epochs = [max(round(float(np.mean(e))), 1) for e in zip(*fold_epochs, strict=True)]
         return proba, vote, epochs
 
@@ -290,24 +317,22 @@ def train_head_scorer(
     taus = [0.0] * len(groups)
     calibration = None
     neighbours: NeighbourVote | None = None
+    tune_rows, prior_rows = val_idx, train_idx
     if folds:
         tune_rows = prior_rows = np.arange(len(texts))
         proba, vote, epochs = fitting.cross_fitted(base_model, folds, use_neighbours, span)
-    else:
-        tune_rows, prior_rows = val_idx, train_idx
-        lexical, heads, X = fitting.fit(train_idx, val_idx if has_val else None, None, span)
+    elif has_val:
+        part = fitting.held_out(base_model, train_idx, val_idx, use_neighbours, span)
+        lexical, heads, X, neighbours, proba, vote = part
         epochs = [head.epochs_trained for head in heads]
-        if use_neighbours:
-            neighbours = fitting.neighbours(X, train_idx)
-        if has_val:
-            proba = HeadScorer(base_model, lexical, heads).proba_from_features(
-                E[val_idx], X[val_idx]
-            )
-            vote = neighbours.proba(E[val_idx], X[val_idx]) if neighbours is not None else proba
+    else:
+        lexical, heads, X = fitting.fit(train_idx, None, None, span)
+        epochs = [head.epochs_trained for head in heads]
+        neighbours = fitting.neighbours(X, train_idx) if use_neighbours else None
     if has_val:
         report(progress, span[1], "tuning thresholds")
         Y_tune = Y[tune_rows]
-        if use_neighbours:
+        if vote is not None:
             blend = tune_blend(proba, vote, Y_tune, groups)
             proba = (1.0 - blend) * proba + blend * vote
         if names is not None:
