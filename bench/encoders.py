@@ -242,7 +242,7 @@ def main() -> None:
     parser.add_argument(
         "--precision",
         choices=["fp32", "int8", "bf16"],
-        help="the frozen encoder's (default: bf16 on a CPU with AMX, else fp32)",
+        help="the frozen encoder's (default: bf16 on a CPU with AMX or AVX512_BF16, else fp32)",
     )
     parser.add_argument("--variant", default="", help="a name for a non-default run")
     parser.add_argument("--render-only", action="store_true")

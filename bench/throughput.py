@@ -4,8 +4,8 @@
   TF-IDF, head), no embedding cache, for Myntra titles and for Flipkart
   title + description truncated at 128 tokens (the English default encoder,
   all-MiniLM-L6-v2), and for OpenBG's Chinese titles with the Chinese default,
-  multilingual-e5-small, at each CPU precision (fp32, int8, and bf16 where the
-  CPU has AMX);
+  multilingual-e5-small, at each CPU precision (fp32, int8 and bf16; bf16 is
+  emulated, and slow, where the CPU lacks bfloat16 instructions);
 - head-mode retraining on 12,000 labelled Myntra products with their embeddings
   already cached (what an admin waits for after a review session);
 - full-mode fine-tuning seconds per epoch on a small subset.
@@ -76,12 +76,20 @@ def test_f1(model: TaggerModel, train: list, test: list) -> dict:
 
 
 def precisions(device: str) -> tuple[str, ...]:
-    """The precisions worth measuring on this device."""
-    from training.ml.encoder import cpu_has_amx
-
+    """The precisions worth measuring on this device (on a CPU all three: bf16
+    shows what emulation costs where the CPU lacks bfloat16 instructions)."""
     if device != "cpu":
         return ("bf16",)
-    return ("fp32", "int8", "bf16") if cpu_has_amx() else ("fp32", "int8")
+    return ("fp32", "int8", "bf16")
+
+
+def bf16_hardware(kind: str | None) -> str:
+    """How this machine's CPU multiplies bfloat16, in words for the docs."""
+    if kind == "amx":
+        return "has AMX"
+    if kind == "avx512_bf16":
+        return "has AVX512_BF16 without AMX"
+    return "has neither"
 
 
 def chinese_rates(device: str, n_titles: int) -> list[dict]:
@@ -145,13 +153,13 @@ def main() -> None:
         configure_cpu_threads()
     import torch
 
-    from training.ml.encoder import cpu_has_amx, default_precision
+    from training.ml.encoder import cpu_bf16_kind, default_precision
 
     results: dict = {
         "device": device,
         "torch_threads": torch.get_num_threads(),
         "precision": default_precision(device),
-        "cpu_amx": device == "cpu" and cpu_has_amx(),
+        "cpu_bf16": cpu_bf16_kind() if device == "cpu" else None,
     }
 
     myntra_train, myntra_test = holdout_split(
@@ -264,8 +272,9 @@ in its inputs):
 {chinese_rows}
 
 Against fp32: {moves or "no fp32 row on this device"}. The default precision on
-this machine is **{results["precision"]}** (bf16 on CUDA and on a CPU with AMX,
-which this one {"has" if results["cpu_amx"] else "lacks"}; fp32 on other CPUs;
+this machine is **{results["precision"]}** (bf16 on CUDA and on a CPU that
+multiplies bfloat16 in hardware, with AMX or AVX512_BF16; this one
+{bf16_hardware(results.get("cpu_bf16"))}; fp32 on other CPUs;
 `TAGGER_ENCODER_PRECISION` overrides it). Issue #14's target, ≥ 300 titles/s with
 the default encoder at the default precision: English {results["titles_per_second"]}
 titles/s ({verdict(results["titles_per_second"])}), Chinese

@@ -11,7 +11,7 @@ os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 # Tiny test models train faster on one thread than on two contending ones.
 os.environ.setdefault("TAGGER_TORCH_THREADS", "1")
-# The same numbers on every machine: without this a CPU with AMX would embed in
+# The same numbers on every machine: without this a CPU with bf16 hardware would embed in
 # bf16 (training.ml.encoder.default_precision); tests of bf16 ask for it.
 os.environ.setdefault("TAGGER_ENCODER_PRECISION", "fp32")
 os.environ.setdefault("TAGGER_VAR_DIR", tempfile.mkdtemp(prefix="tagger-tests-"))

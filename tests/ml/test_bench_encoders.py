@@ -140,10 +140,10 @@ def test_a_run_without_precision_is_named_by_the_cpu_default(
 ) -> None:
     from training.ml import encoder
 
-    monkeypatch.setattr(encoder, "cpu_has_amx", lambda: False)
+    monkeypatch.setattr(encoder, "cpu_bf16_kind", lambda: None)
     args = argparse.Namespace(variant="", precision=None)
-    assert encoders.variant_of(args) == ""  # fp32 unless configured (or AMX)
-    monkeypatch.setattr(encoder, "cpu_has_amx", lambda: True)
+    assert encoders.variant_of(args) == ""  # fp32 unless configured (or bf16 hardware)
+    monkeypatch.setattr(encoder, "cpu_bf16_kind", lambda: "avx512_bf16")
     assert encoders.variant_of(args) == "bf16"
     monkeypatch.setenv("TAGGER_ENCODER_PRECISION", "int8")
     assert encoders.variant_of(args) == "int8"

@@ -93,8 +93,8 @@ def test_an_unknown_precision_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_a_bf16_encoder_on_the_cpu_stays_close_to_fp32_and_caches_apart(
     tiny_bert: str, tmp_path: Path
 ) -> None:
-    """bf16 autocast on the CPU (fast where the CPU has AMX; emulated, and still
-    correct, elsewhere)."""
+    """bf16 autocast on the CPU (fast where the CPU has AMX or AVX512_BF16;
+    emulated, and still correct, elsewhere)."""
     texts = ["red silk dress with a long printed skirt", "blue jeans for men", "红色连衣裙"]
     fp32 = load_encoder(tiny_bert, device="cpu", precision="fp32")
     bf16 = load_encoder(tiny_bert, device="cpu", precision="bf16")
@@ -111,22 +111,56 @@ def test_a_bf16_encoder_on_the_cpu_stays_close_to_fp32_and_caches_apart(
 
 
 @pytest.mark.parametrize(
-    ("device", "amx", "configured", "expected"),
+    ("amx", "avx512_bf16", "expected"),
+    [(True, True, "amx"), (False, True, "avx512_bf16"), (False, False, None), (None, None, None)],
+)
+def test_the_cpu_bf16_probe_prefers_amx_and_survives_a_missing_probe(
+    monkeypatch: pytest.MonkeyPatch,
+    amx: bool | None,
+    avx512_bf16: bool | None,
+    expected: str | None,
+) -> None:
+    """None for a probe stands for a torch that lacks it (it raises)."""
+    import torch
+
+    from training.ml import encoder
+
+    def probe(answer: bool | None):
+        def call() -> bool:
+            if answer is None:
+                raise AttributeError("no such probe in this torch")
+            return answer
+
+        return call
+
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", probe(amx))
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", probe(avx512_bf16))
+
+    assert encoder.cpu_bf16_kind() == expected
+
+
+@pytest.mark.parametrize(
+    ("device", "bf16_kind", "configured", "expected"),
     [
-        ("cpu", True, "", "bf16"),
-        ("cpu", False, "", "fp32"),
-        ("cuda", False, "", "bf16"),
-        ("cpu", True, "fp32", "fp32"),
-        ("cpu", False, "int8", "int8"),
-        ("cuda", False, "int8", "bf16"),
+        ("cpu", "amx", "", "bf16"),
+        ("cpu", "avx512_bf16", "", "bf16"),
+        ("cpu", None, "", "fp32"),
+        ("cuda", None, "", "bf16"),
+        ("cpu", "amx", "fp32", "fp32"),
+        ("cpu", None, "int8", "int8"),
+        ("cuda", None, "int8", "bf16"),
     ],
 )
 def test_the_default_precision_follows_the_hardware(
-    monkeypatch: pytest.MonkeyPatch, device: str, amx: bool, configured: str, expected: str
+    monkeypatch: pytest.MonkeyPatch,
+    device: str,
+    bf16_kind: str | None,
+    configured: str,
+    expected: str,
 ) -> None:
     from training.ml import encoder
 
-    monkeypatch.setattr(encoder, "cpu_has_amx", lambda: amx)
+    monkeypatch.setattr(encoder, "cpu_bf16_kind", lambda: bf16_kind)
     monkeypatch.setenv("TAGGER_ENCODER_PRECISION", configured)
 
     assert encoder.default_precision(device) == expected
