@@ -46,13 +46,30 @@ DATASETS = ["en_myntra_fashion_15k", "en_flipkart_1k", "zh_openbg_taobao"]
 COMMAND = ".venv/bin/python bench/quality.py --compare-old"
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo ("AMD EPYC"), else the architecture."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> str:
-    """The machine in words, e.g. "2-core CPU, no GPU"."""
+    """The machine in words, e.g. "2-core CPU (AMD EPYC, x86_64, bf16 by AVX512_BF16),
+    no GPU": figures move with the CPU's bfloat16 hardware (training.ml.encoder)."""
     import torch
+
+    from training.ml.encoder import cpu_bf16_kind
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{cores}-core CPU ({platform.processor() or platform.machine()}), {gpu}"
+    kind = cpu_bf16_kind()
+    bf16 = f"bf16 by {kind.upper()}" if kind else "no bf16 hardware"
+    return f"{cores}-core CPU ({cpu_model()}, {platform.machine()}, {bf16}), {gpu}"
 
 
 def write_section(title: str, body: str, doc: Path = DOC) -> None:

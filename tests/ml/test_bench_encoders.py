@@ -147,3 +147,22 @@ def test_a_run_without_precision_is_named_by_the_cpu_default(
     assert encoders.variant_of(args) == "bf16"
     monkeypatch.setenv("TAGGER_ENCODER_PRECISION", "int8")
     assert encoders.variant_of(args) == "int8"
+
+
+@pytest.mark.parametrize(("kind", "words"), [("amx", "bf16 by AMX"), (None, "no bf16 hardware")])
+def test_the_machine_line_names_the_cpu_and_its_bf16_hardware(
+    encoders, monkeypatch: pytest.MonkeyPatch, kind: str | None, words: str
+) -> None:
+    """Every bench's "Machine:" line (bench/quality.py's machine): rates move with the
+    CPU's bfloat16 hardware, so the line says which it has."""
+    import quality
+
+    from training.ml import encoder
+
+    monkeypatch.setattr(encoder, "cpu_bf16_kind", lambda: kind)
+    monkeypatch.setattr(quality, "cpu_model", lambda: "Some CPU")
+
+    line = quality.machine()
+
+    assert "-core CPU (Some CPU, " in line
+    assert f", {words})" in line
