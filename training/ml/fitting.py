@@ -419,7 +419,7 @@ def train_full_scorer(
         val_texts,
         Y[val_idx].astype(np.float32),
         ft_config,
-        progress=lambda f, s: report(progress, tuned_share * f, s),
+        progress=_stage(progress, 0.0, tuned_share),
         should_stop=should_stop,
     )
     if config.full_head:
@@ -427,7 +427,7 @@ def train_full_scorer(
                           classifier.device)  # fmt: skip
         fitted = train_head_scorer(
             texts, Y, tags, train_idx, val_idx, base_model, replace(config, cache_dir=None),
-            lambda f, s: report(progress, tuned_share + (1 - tuned_share) * f, s),
+            _stage(progress, tuned_share, 1.0),
             should_stop, encoder=encoder, scorer_cls=TunedHeadScorer, cross_fit=False,
         )  # fmt: skip
         fitted.info.update(best_epoch=classifier.best_epoch, finetune=classifier.history)
