@@ -83,15 +83,6 @@ def precisions(device: str) -> tuple[str, ...]:
     return ("fp32", "int8", "bf16")
 
 
-def bf16_hardware(kind: str | None) -> str:
-    """How this machine's CPU multiplies bfloat16, in words for the docs."""
-    if kind == "amx":
-        return "has AMX"
-    if kind == "avx512_bf16":
-        return "has AVX512_BF16 without AMX"
-    return "has neither"
-
-
 def chinese_rates(device: str, n_titles: int) -> list[dict]:
     """Chinese titles/s with the encoder Tagger picks for OpenBG (multilingual-e5-small
     where it is built), per precision the device offers: a head model trained on
@@ -273,8 +264,8 @@ in its inputs):
 
 Against fp32: {moves or "no fp32 row on this device"}. The default precision on
 this machine is **{results["precision"]}** (bf16 on CUDA and on a CPU that
-multiplies bfloat16 in hardware, with AMX or AVX512_BF16; this one
-{bf16_hardware(results.get("cpu_bf16"))}; fp32 on other CPUs;
+multiplies bfloat16 in hardware, with AMX or AVX512_BF16, which the machine
+line below names; fp32 on other CPUs;
 `TAGGER_ENCODER_PRECISION` overrides it). Issue #14's target, ≥ 300 titles/s with
 the default encoder at the default precision: English {results["titles_per_second"]}
 titles/s ({verdict(results["titles_per_second"])}), Chinese
