@@ -393,3 +393,55 @@ def test_the_planned_epochs_follow_the_data_size_unless_set() -> None:
     assert planned_epochs(auto, 100) == 10
     assert planned_epochs(auto, 5) == 30
     assert planned_epochs(FineTuneConfig(epochs=2), 5) == 2
+
+
+@pytest.mark.parametrize(
+    ("bf16_kind", "configured", "expected"),
+    [
+        ("amx", "", True),
+        ("avx512_bf16", "", True),
+        (None, "", False),  # torch would emulate bfloat16: slower than fp32
+        ("avx512_bf16", "fp32", False),  # the test suite's pin holds for fine-tuning too
+        ("amx", "int8", False),
+        (None, "bf16", True),
+    ],
+)
+def test_fine_tuning_on_a_cpu_runs_bf16_where_the_frozen_encoder_does(
+    monkeypatch: pytest.MonkeyPatch, bf16_kind: str | None, configured: str, expected: bool
+) -> None:
+    from training.ml import encoder
+    from training.ml.finetune.classifier import resolve_bf16
+
+    monkeypatch.setattr(encoder, "cpu_bf16_kind", lambda: bf16_kind)
+    monkeypatch.setenv("TAGGER_ENCODER_PRECISION", configured)
+
+    assert resolve_bf16(None, "cpu") is expected
+    assert resolve_bf16(False, "cpu") is False  # a config's own choice wins
+    assert resolve_bf16(True, "cpu") is True
+
+
+@pytest.mark.parametrize(
+    ("available", "supported", "configured", "expected"),
+    [
+        (True, True, "", True),
+        (True, False, "", False),  # before Ampere
+        (False, False, "", False),
+        (True, True, "fp32", False),
+    ],
+)
+def test_fine_tuning_on_cuda_runs_bf16_where_the_gpu_has_it(
+    monkeypatch: pytest.MonkeyPatch,
+    available: bool,
+    supported: bool,
+    configured: str,
+    expected: bool,
+) -> None:
+    import torch
+
+    from training.ml.finetune.classifier import resolve_bf16
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: supported)
+    monkeypatch.setenv("TAGGER_ENCODER_PRECISION", configured)
+
+    assert resolve_bf16(None, "cuda:0") is expected

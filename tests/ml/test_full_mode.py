@@ -52,3 +52,27 @@ def test_a_full_model_decides_and_explains_like_a_head_model(full_model: TaggerM
     red = next(p for p in predictions if p.tag == "color:Red")
     assert (0, 3) in red.evidence
     assert full_model.embed(["red dress"]).shape[0] == 1
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_the_tuned_encoder_embeds_at_the_precision_it_was_tuned_in(
+    tiny_bert: str, bf16: bool
+) -> None:
+    from training.ml.finetune import FineTuneConfig
+
+    texts, labels = toy_products(32, seed=9)
+    specs = tag_specs_from_examples(
+        [Example(str(i), t, tags) for i, (t, tags) in enumerate(zip(texts, labels, strict=True))]
+    )
+    config = TrainConfig(
+        mode="full",
+        base_model=tiny_bert,
+        finetune=FineTuneConfig(
+            epochs=1, batch_size=16, max_length=32, device="cpu", bf16=bf16, seed=0
+        ),
+    )
+
+    model = train_tagger(texts, labels, specs, config)
+
+    assert model.scorer.encoder.precision == ("bf16" if bf16 else "fp32")
+    assert np.isfinite(model.predict_proba(texts[:4])).all()

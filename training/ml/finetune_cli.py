@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--bf16",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="default: on where CUDA supports it",
+        help="default: on with CUDA bf16, or a CPU with AMX or AVX512_BF16 "
+        "(unless TAGGER_ENCODER_PRECISION says otherwise)",
     )
     parser.add_argument("--num-workers", type=int, default=defaults.num_workers)
     parser.add_argument(

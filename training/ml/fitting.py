@@ -423,8 +423,10 @@ def train_full_scorer(
         should_stop=should_stop,
     )
     if config.full_head:
+        # Embedded at the precision it was tuned in, as a saved artifact's encoder
+        # is served at the device's default one (the same where bf16 is native).
         encoder = Encoder(TUNED_ENCODER, classifier.network.encoder, classifier.tokenizer,
-                          classifier.device)  # fmt: skip
+                          classifier.device, "bf16" if classifier.bf16 else "fp32")  # fmt: skip
         fitted = train_head_scorer(
             texts, Y, tags, train_idx, val_idx, base_model, replace(config, cache_dir=None),
             _stage(progress, tuned_share, 1.0),

@@ -27,14 +27,21 @@ def resolve_device(device: str | None) -> str:
 
 
 def resolve_bf16(bf16: bool | None, device: str) -> bool:
-    """None means on where CUDA runs bf16 natively (Ampere and later)."""
+    """None means on where the frozen encoder runs bf16 by default
+    (encoder.default_precision: CUDA, or a CPU with AMX or AVX512_BF16, unless
+    TAGGER_ENCODER_PRECISION says otherwise), on a CUDA device only if it has bf16
+    (Ampere and later)."""
     if bf16 is not None:
         return bf16
-    import torch
+    from ..encoder import default_precision
 
-    return (
-        device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    )
+    if default_precision(device) != "bf16":
+        return False
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return device == "cpu"
 
 
 class FineTunedClassifier:

@@ -53,7 +53,7 @@ class FineTuneConfig:
     grad_clip: float = 1.0  # max gradient norm; 0 turns clipping off
     pos_weight_cap: float = 20.0
     device: str | None = None  # None = cuda if available
-    bf16: bool | None = None  # None = on when CUDA supports bf16
+    bf16: bool | None = None  # None = classifier.resolve_bf16: CUDA, or a bf16-capable CPU
     num_workers: int = 0
     # What trains (adapters.py): "lora" or "full"; None = full on CUDA, LoRA elsewhere.
     # The word embeddings stay frozen either way unless freeze_embeddings is off.
