@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,6 +81,26 @@ def toy_products(n: int, seed: int = 0) -> tuple[list[str], list[list[str]]]:
         texts.append(" ".join(words))
         labels.append(tags)
     return texts, labels
+
+
+def train_full_toy(base_model: str, n: int, seed: int, **finetune: Any) -> Any:
+    """A full-mode TaggerModel on n toy products: one epoch on the CPU in fp32,
+    unless finetune (FineTuneConfig fields) says otherwise."""
+    from training.ml.data import Example, tag_specs_from_examples
+    from training.ml.finetune import FineTuneConfig
+    from training.ml.model import TrainConfig, train_tagger
+
+    texts, labels = toy_products(n, seed=seed)
+    specs = tag_specs_from_examples(
+        [Example(str(i), t, tags) for i, (t, tags) in enumerate(zip(texts, labels, strict=True))]
+    )
+    settings = {"epochs": 1, "batch_size": 16, "max_length": 32, "device": "cpu", "bf16": False}
+    config = TrainConfig(
+        mode="full",
+        base_model=base_model,
+        finetune=FineTuneConfig(**{**settings, "seed": 0, **finetune}),
+    )
+    return train_tagger(texts, labels, specs, config)
 
 
 def write_lines(path: Path, rows: list[dict]) -> Path:

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.ml.conftest import toy_products
+from tests.ml.conftest import toy_products, train_full_toy
 from training.ml.data import Example, tag_specs_from_examples
 from training.ml.finetune import FineTuneConfig, finetune
 from training.ml.finetune.adapters import count_parameters, prepare_encoder, resolve_adapter
@@ -109,18 +109,7 @@ def test_a_lora_classifier_saves_and_loads_as_a_plain_encoder(
 
 @pytest.fixture(scope="module")
 def tuned_model(tiny_bert: str) -> TaggerModel:
-    texts, labels = toy_products(80, seed=5)
-    specs = tag_specs_from_examples(
-        [Example(str(i), t, tags) for i, (t, tags) in enumerate(zip(texts, labels, strict=True))]
-    )
-    config = TrainConfig(
-        mode="full",
-        base_model=tiny_bert,
-        finetune=FineTuneConfig(
-            epochs=1, batch_size=16, max_length=32, device="cpu", bf16=False, seed=0, adapter="lora"
-        ),
-    )
-    return train_tagger(texts, labels, specs, config)
+    return train_full_toy(tiny_bert, 80, seed=5, adapter="lora")
 
 
 def test_full_mode_keeps_the_lexical_channel_beside_the_tuned_encoder(

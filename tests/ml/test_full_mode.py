@@ -5,29 +5,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.ml.conftest import toy_products
-from training.ml.data import Example, tag_specs_from_examples
-from training.ml.model import TaggerModel, TrainConfig, train_tagger
+from tests.ml.conftest import toy_products, train_full_toy
+from training.ml.model import TaggerModel
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def full_model(tiny_bert: str) -> TaggerModel:
-    from training.ml.finetune import FineTuneConfig
-
-    texts, labels = toy_products(64, seed=7)
-    specs = tag_specs_from_examples(
-        [Example(str(i), t, tags) for i, (t, tags) in enumerate(zip(texts, labels, strict=True))]
-    )
-    config = TrainConfig(
-        mode="full",
-        base_model=tiny_bert,
-        finetune=FineTuneConfig(
-            epochs=1, batch_size=16, max_length=32, device="cpu", bf16=False, seed=0
-        ),
-    )
-    return train_tagger(texts, labels, specs, config)
+    return train_full_toy(tiny_bert, 64, seed=7)
 
 
 def test_a_full_model_saves_and_loads_with_identical_predictions(
@@ -58,21 +44,7 @@ def test_a_full_model_decides_and_explains_like_a_head_model(full_model: TaggerM
 def test_the_tuned_encoder_embeds_at_the_precision_it_was_tuned_in(
     tiny_bert: str, bf16: bool
 ) -> None:
-    from training.ml.finetune import FineTuneConfig
-
-    texts, labels = toy_products(32, seed=9)
-    specs = tag_specs_from_examples(
-        [Example(str(i), t, tags) for i, (t, tags) in enumerate(zip(texts, labels, strict=True))]
-    )
-    config = TrainConfig(
-        mode="full",
-        base_model=tiny_bert,
-        finetune=FineTuneConfig(
-            epochs=1, batch_size=16, max_length=32, device="cpu", bf16=bf16, seed=0
-        ),
-    )
-
-    model = train_tagger(texts, labels, specs, config)
+    model = train_full_toy(tiny_bert, 32, seed=9, bf16=bf16)
 
     assert model.scorer.encoder.precision == ("bf16" if bf16 else "fp32")
-    assert np.isfinite(model.predict_proba(texts[:4])).all()
+    assert np.isfinite(model.predict_proba(toy_products(4, seed=10)[0])).all()
