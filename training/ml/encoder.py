@@ -235,7 +235,7 @@ def cpu_bf16_kind() -> str | None:
     tiles: Sapphire Rapids and later), "avx512_bf16" (AVX-512 dot products of
     bfloat16 pairs: AMD Zen 4 and later, Intel Cooper Lake), or None where torch
     would emulate it. Against fp32, bf16 scored Chinese titles about 3.0 times as
-    fast with AMX and 1.65 times with AVX512_BF16 (docs/benchmarks.md, "Throughput")."""
+    fast with AMX and 1.65-2.0 times with AVX512_BF16 (docs/benchmarks.md, "Throughput")."""
     import torch
 
     probes = (("amx", "_is_amx_tile_supported"), ("avx512_bf16", "_is_avx512_bf16_supported"))
