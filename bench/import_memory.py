@@ -38,6 +38,10 @@ from pathlib import Path
 from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.host import cpu_model  # noqa: E402
+
 MIB = 1024 * 1024
 LINE = 1_000_000  # bytes of title in a bomb row
 
@@ -236,16 +240,14 @@ def _child(env: dict[str, str], *args: str) -> dict[str, Any]:
 
 
 def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
         mem = _meminfo_gib()
     except OSError:
         mem = 0.0
-    return f"{cpu}, {os.cpu_count()} CPUs, {mem:.0f} GiB RAM, Python {platform.python_version()}"
+    return (
+        f"{cpu_model()}, {os.cpu_count()} CPUs, {mem:.0f} GiB RAM, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def _meminfo_gib() -> float:

@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.host import cpu_model  # noqa: E402
 from training.ml.data import load_examples  # noqa: E402
 from training.ml.evaluation import (  # noqa: E402
     evaluate_holdout,
@@ -44,18 +45,6 @@ DOC = ROOT / "docs" / "benchmarks.md"
 CACHE = OUT / "cache"
 DATASETS = ["en_myntra_fashion_15k", "en_flipkart_1k", "zh_openbg_taobao"]
 COMMAND = ".venv/bin/python bench/quality.py --compare-old"
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo ("AMD EPYC"), else the architecture."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine() -> str:
