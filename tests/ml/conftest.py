@@ -2,9 +2,12 @@
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from training.ml.model import TaggerModel
 
 WORDS = [
     "red", "blue", "green", "black", "white", "navy", "cotton", "silk", "wool", "denim",
@@ -83,7 +86,7 @@ def toy_products(n: int, seed: int = 0) -> tuple[list[str], list[list[str]]]:
     return texts, labels
 
 
-def train_full_toy(base_model: str, n: int, seed: int, **finetune: Any) -> Any:
+def train_full_toy(base_model: str, n: int, seed: int, **finetune: Any) -> "TaggerModel":
     """A full-mode TaggerModel on n toy products: one epoch on the CPU in fp32,
     unless finetune (FineTuneConfig fields) says otherwise."""
     from training.ml.data import Example, tag_specs_from_examples
@@ -94,11 +97,16 @@ def train_full_toy(base_model: str, n: int, seed: int, **finetune: Any) -> Any:
     specs = tag_specs_from_examples(
         [Example(str(i), t, tags) for i, (t, tags) in enumerate(zip(texts, labels, strict=True))]
     )
-    settings = {"epochs": 1, "batch_size": 16, "max_length": 32, "device": "cpu", "bf16": False}
+    defaults = {
+        "epochs": 1,
+        "batch_size": 16,
+        "max_length": 32,
+        "device": "cpu",
+        "bf16": False,
+        "seed": 0,
+    }
     config = TrainConfig(
-        mode="full",
-        base_model=base_model,
-        finetune=FineTuneConfig(**{**settings, "seed": 0, **finetune}),
+        mode="full", base_model=base_model, finetune=FineTuneConfig(**(defaults | finetune))
     )
     return train_tagger(texts, labels, specs, config)
 

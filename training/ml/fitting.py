@@ -423,8 +423,8 @@ def train_full_scorer(
         should_stop=should_stop,
     )
     if config.full_head:
-        # Embedded at the precision it was tuned in, as a saved artifact's encoder
-        # is served at the device's default one (the same where bf16 is native).
+        # Embedded at the precision it was tuned in; the artifact records it, and
+        # loading keeps it where the device can run it (scorers.compatible_precision).
         encoder = Encoder(TUNED_ENCODER, classifier.network.encoder, classifier.tokenizer,
                           classifier.device, "bf16" if classifier.bf16 else "fp32")  # fmt: skip
         fitted = train_head_scorer(
