@@ -74,7 +74,8 @@ def build_model(train: list[Example], budget: int | None) -> tuple[TaggerModel, 
     if budget == 0:
         # As the app starts: the catalogue's tags, every facet multi-valued, no labels.
         tags = [replace(t, single_valued=False) for t in tag_specs_from_examples(train)]
-        return build_zero_shot(tags, cache_dir=CACHE), True
+        texts = [e.text for e in train]
+        return build_zero_shot(tags, cache_dir=CACHE, texts=texts), True
     labelled = train if budget is None else train[:budget]
     config = TrainConfig(mode="head", device="cpu", cache_dir=CACHE, seed=0)
     tags = tag_specs_from_examples(labelled)

@@ -122,3 +122,18 @@ def write_lines(path: Path, rows: list[dict]) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+def install_as_multilingual(model_dir: str | Path, encoders_dir: Path) -> Path:
+    """A copy of model_dir where encoder.multilingual_base_model() finds a finished
+    multilingual-e5-small build under encoders_dir (set TAGGER_ENCODERS_DIR to it):
+    encoder choice by language then picks this small model."""
+    import json
+    import shutil
+
+    from training.ml.e5_convert import MODEL_NAME, STAMP_FILE
+
+    directory = encoders_dir / MODEL_NAME
+    shutil.copytree(model_dir, directory)
+    (directory / STAMP_FILE).write_text(json.dumps({"converter_version": 1}))
+    return directory

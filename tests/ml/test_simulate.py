@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.ml.conftest import toy_products
+from tests.ml.conftest import install_as_multilingual, toy_products
+from training.ml import encoder
 from training.ml.data import Example
 from training.ml.simulate import SimulationConfig, prepare, simulate
 
@@ -118,6 +119,24 @@ def test_the_tagger_trainer_runs_the_production_path(tiny_bert: str, tmp_path: P
 
     assert [p["labels"] for p in result["curve"]] == [10, 20]
     assert result["trainer"] == "tagger"
+
+
+def test_a_chinese_pool_is_embedded_by_the_encoder_training_will_choose(
+    tiny_bert: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TAGGER_BASE_MODEL", raising=False)
+    monkeypatch.setenv("TAGGER_ENCODERS_DIR", str(tmp_path / "encoders"))
+    e5 = install_as_multilingual(tiny_bert, tmp_path / "encoders")
+    loaded: list[str] = []
+    real = encoder.load_encoder
+    monkeypatch.setattr(
+        encoder, "load_encoder", lambda name, *a, **k: loaded.append(name) or real(name, *a, **k)
+    )
+    pool = [Example(str(i), f"真丝连衣裙 红色 {i}", ["material:Silk"]) for i in range(6)]
+
+    prepare(pool[:4], pool[4:], SimulationConfig(trainer="fast"))
+
+    assert loaded == [str(e5)]
 
 
 def test_it_refuses_an_unknown_trainer(tmp_path: Path) -> None:

@@ -3,9 +3,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.ml.conftest import install_as_multilingual
+from training.ml.encoder import minilm_base_model
 from training.ml.model import TaggerModel, build_zero_shot
 from training.ml.types import TagSpec
-from training.ml.zero_shot import LEGACY_CALIBRATION, MATCH_FLOOR, MAX_PER_FACET, THRESHOLD
+from training.ml.zero_shot import (
+    DEFAULT_CALIBRATION,
+    LEGACY_CALIBRATION,
+    MATCH_FLOOR,
+    MAX_PER_FACET,
+    MULTILINGUAL_SPREAD,
+    SPREAD,
+    THRESHOLD,
+    default_calibration,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -156,3 +167,60 @@ def test_the_legacy_rules_stay_available_for_comparison(tiny_bert: str) -> None:
 
     assert model.max_per_facet is None
     assert [p.tag for p in predictions if p.selected] == ["material:Silk"]
+
+
+CHINESE_CATALOGUE = ["真丝连衣裙 红色", "藏青色羊毛大衣", "纯棉衬衫"] * 4
+ENGLISH_CATALOGUE = ["red silk dress", "navy wool coat", "cotton shirt"] * 4
+
+
+@pytest.fixture
+def tiny_as_e5(tiny_bert: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """tiny_bert standing in for the multilingual-e5-small build."""
+    monkeypatch.delenv("TAGGER_BASE_MODEL", raising=False)
+    monkeypatch.setenv("TAGGER_ENCODERS_DIR", str(tmp_path))
+    return install_as_multilingual(tiny_bert, tmp_path)
+
+
+def test_a_chinese_catalogue_starts_on_the_multilingual_encoder(tiny_as_e5: Path) -> None:
+    model = build_zero_shot(TAGS, texts=CHINESE_CATALOGUE)
+
+    assert model.base_model == str(tiny_as_e5)
+    assert model.scorer.calibration["spread"] == MULTILINGUAL_SPREAD
+
+
+def test_the_multilingual_spread_selects_fewer_tags_by_similarity(tiny_as_e5: Path) -> None:
+    texts = ["silk dress in a deep winter navy", "a formal cotton jacket"]
+    wide = build_zero_shot(MANY_TAGS, texts=CHINESE_CATALOGUE, calibration={"spread": SPREAD})
+    narrow = build_zero_shot(MANY_TAGS, texts=CHINESE_CATALOGUE)
+
+    assert (narrow.predict_proba(texts) < wide.predict_proba(texts)).any()
+    assert (
+        narrow.decide(narrow.predict_proba(texts)).sum()
+        <= wide.decide(wide.predict_proba(texts)).sum()
+    )
+
+
+def test_an_english_catalogue_or_none_keeps_minilm_and_its_calibration(tiny_as_e5: Path) -> None:
+    from training.ml.encoder import default_base_model
+
+    assert default_base_model(ENGLISH_CATALOGUE) == minilm_base_model()
+    assert default_calibration(minilm_base_model()) == DEFAULT_CALIBRATION
+    assert default_calibration(str(tiny_as_e5))["spread"] == MULTILINGUAL_SPREAD
+    assert DEFAULT_CALIBRATION["spread"] == SPREAD  # the module default is not changed
+
+
+def test_a_given_calibration_wins_over_the_encoders_default(tiny_as_e5: Path) -> None:
+    model = build_zero_shot(TAGS, texts=CHINESE_CATALOGUE, calibration=LEGACY_CALIBRATION)
+
+    assert model.base_model == str(tiny_as_e5)
+    assert model.scorer.calibration == LEGACY_CALIBRATION
+
+
+def test_the_multilingual_calibration_is_saved_with_the_model(
+    tiny_as_e5: Path, tmp_path: Path
+) -> None:
+    model = build_zero_shot(TAGS, texts=CHINESE_CATALOGUE)
+
+    model.save(tmp_path / "zs")
+
+    assert TaggerModel.load(tmp_path / "zs").scorer.calibration["spread"] == MULTILINGUAL_SPREAD

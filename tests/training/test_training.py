@@ -5,14 +5,17 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import override_settings
 
 from annotation.models import Product, ProjectSettings, Suggestion
-from tests.factories import ModelVersionFactory
+from tests.factories import ModelVersionFactory, ProductFactory, TagFactory, TagGroupFactory
+from tests.ml.conftest import install_as_multilingual
 from tests.training.conftest import MakeCatalogue
 from training import errors, tasks
 from training.ml import model as ml_model
+from training.ml.zero_shot import MULTILINGUAL_SPREAD
 from training.models import ModelVersion, TrainingRun
-from training.services import job, runs, versions
+from training.services import datasets, job, runs, versions
 
 Capture = Callable[..., object]
 
@@ -309,3 +312,29 @@ def test_the_zero_shot_version_starts_scoring_before_any_label(
     scored = set(Suggestion.objects.filter(model_version=version).values_list("product", flat=True))
     assert scored == {p.pk for p in products}
     assert tasks.scoring.ensure_initial_scoring().pk == version.pk  # idempotent
+
+
+@pytest.mark.django_db
+def test_a_chinese_catalogue_starts_zero_shot_on_the_multilingual_encoder(
+    ml_settings: Path, tiny_bert: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The catalogue's language chooses the zero-shot encoder, as it does training's.
+    monkeypatch.delenv("TAGGER_BASE_MODEL", raising=False)
+    monkeypatch.setenv("TAGGER_ENCODERS_DIR", str(ml_settings / "encoders"))
+    e5 = install_as_multilingual(tiny_bert, ml_settings / "encoders")
+    TagFactory(group=TagGroupFactory(name="材质"), name="真丝")
+    for title in ["真丝连衣裙 红色", "藏青色羊毛大衣", "纯棉衬衫"]:
+        ProductFactory(title=title)
+
+    with override_settings(TAGGER_BASE_MODEL=""):
+        version = versions.ensure_zero_shot_version()
+
+    assert version.base_model == str(e5)
+    assert versions.load_model(version).scorer.calibration["spread"] == MULTILINGUAL_SPREAD
+
+
+@pytest.mark.django_db
+def test_the_catalogue_texts_read_for_its_language_are_the_first_products() -> None:
+    first = [ProductFactory(title=f"产品 {i}", description="描述") for i in range(3)]
+
+    assert datasets.catalogue_texts(limit=2) == [p.model_text for p in first[:2]]

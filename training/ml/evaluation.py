@@ -13,6 +13,7 @@ import numpy as np
 from .baseline import train_baseline
 from .data import Example, tag_specs_from_examples
 from .embeddings import CacheLocation
+from .encoder import encoder_label
 from .evidence import alias_spans
 from .fitting import kfold_indices
 from .metrics import binarize, calibration_error, multilabel_metrics, reliability
@@ -213,7 +214,8 @@ def evaluate_zero_shot(
     calibration: dict | None = None,
 ) -> dict:
     """Metrics of the zero-shot model on `test`, its tags those of `train` with
-    every facet multi-valued (a taxonomy as an import creates it); with
+    every facet multi-valued (a taxonomy as an import creates it), its encoder
+    (unless base_model) the one the training texts' language gets; with
     use_labels, the training labels say which facets are single-valued (as
     imported tags would). Adds `names_only`: the metrics of selecting exactly the
     tags whose name or an alias the text spells out."""
@@ -221,8 +223,9 @@ def evaluate_zero_shot(
     vocab = [t.key for t in tags]
     labels = [e.tags for e in train] if use_labels else None
     model = build_zero_shot(
-        tags, base_model=base_model, cache_dir=cache_dir, labels=labels, calibration=calibration
-    )
+        tags, base_model=base_model, cache_dir=cache_dir, labels=labels,
+        calibration=calibration, texts=[e.text for e in train],
+    )  # fmt: skip
     texts = [e.text for e in test]
     proba = model.predict_proba(texts)
     pred = model.decide(proba)
@@ -235,4 +238,5 @@ def evaluate_zero_shot(
     result["names_only"] = {k: names[k] for k in SUMMARY_KEYS}
     result["names_only"]["tags_per_product"] = float(named.sum() / max(len(named), 1))
     result["true_tags_per_product"] = float(np.mean([len(e.tags) for e in test]))
+    result["encoder"] = encoder_label(model.base_model)
     return result

@@ -292,17 +292,21 @@ def build_zero_shot(
     cache_dir: CacheLocation | None = None,
     labels: Sequence[Sequence[str]] | None = None,
     calibration: dict | None = None,
+    texts: Sequence[str] | None = None,
 ) -> TaggerModel:
     """A TaggerModel (mode "zero_shot", zero_shot.py) that needs no labels. Where
     some exist (e.g. imported tags), they say which facets are single-valued
-    (data.infer_single_valued); elsewhere the tags' own flags do. calibration
-    overrides zero_shot.DEFAULT_CALIBRATION."""
+    (data.infer_single_valued); elsewhere the tags' own flags do. Without
+    base_model, the encoder is the one training would give the catalogue whose
+    product texts are `texts` (default_base_model: multilingual-e5-small for
+    Chinese and mixed ones). calibration overrides
+    zero_shot.default_calibration(base_model)."""
     tags = list(tags)
     if not tags:
         raise ValueError("no tags to score")
     if labels:
         tags = infer_single_valued(tags, labels)
-    base_model = base_model or default_base_model()
+    base_model = base_model or default_base_model(texts)
     scorer_cls: Any = scorer_class("zero_shot")
     scorer = scorer_cls.build(tags, base_model, device, cache_dir, calibration)
     thresholds = np.full(len(tags), scorer_cls.threshold, dtype=np.float32)

@@ -100,7 +100,8 @@ def prepare(
     tags = tag_specs_from_examples(pool + test)
     vocab = [t.key for t in tags]
     texts = [e.text for e in pool + test]
-    encoder = load_encoder(config.base_model or default_base_model(), config.device)
+    # The encoder train_tagger will choose for these texts (by their language).
+    encoder = load_encoder(config.base_model or default_base_model(texts), config.device)
     if config.cache_dir is not None:
         E = EmbeddingCache(config.cache_dir).embed(encoder, texts, progress=progress)
     else:

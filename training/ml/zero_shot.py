@@ -11,7 +11,9 @@ Without labels nothing tunes the decision, so it is kept narrow: at most
 MAX_PER_FACET tags per facet (best first; single-valued facets one), and where
 the encoder cannot read a text (most of its tokens unknown to it, as Chinese is
 to all-MiniLM-L6-v2) similarity is not trusted and only name/alias matches can be
-selected.
+selected. A Chinese or mixed catalogue gets the multilingual encoder (as training
+does, encoder.default_base_model), whose similarities are trusted from a higher
+standing above the text's mean (MULTILINGUAL_SPREAD).
 """
 
 from __future__ import annotations
@@ -49,6 +51,14 @@ THRESHOLD = 0.5
 MAX_UNKNOWN_SHARE = 0.25
 UNREADABLE_WEIGHT = 0.5
 MAX_PER_FACET = 2
+# multilingual-e5-small's cosines crowd together more than MiniLM's, so more tags
+# stand SPREAD deviations above a text's mean. On 600 OpenBG training products
+# (never the bench's test set), the spread from which the tags selected by
+# similarity alone were at least as often right as those selected by a name or
+# alias in the text (0.17 of them, OpenBG's labels being sparse): 1.5 selected
+# 7.5 tags per product by similarity at a precision of 0.07, 2.5 1.8 at 0.14,
+# 3.0 0.9 at 0.21, 3.5 0.5 at 0.29 (docs/benchmarks.md, "Zero-shot start").
+MULTILINGUAL_SPREAD = 3.0
 DEFAULT_CALIBRATION = {
     "spread": SPREAD,
     "slope": SLOPE,
@@ -66,6 +76,15 @@ LEGACY_CALIBRATION = {
     "unreadable_weight": 1.0,
     "max_per_facet": 0,
 }
+
+
+def default_calibration(base_model: str) -> dict:
+    """DEFAULT_CALIBRATION, with MULTILINGUAL_SPREAD for multilingual-e5-small."""
+    from .encoder import encoder_label
+
+    if encoder_label(base_model) == "multilingual-e5-small":
+        return {**DEFAULT_CALIBRATION, "spread": MULTILINGUAL_SPREAD}
+    return dict(DEFAULT_CALIBRATION)
 
 
 def tag_prompts(tag: TagSpec) -> list[str]:
@@ -172,7 +191,7 @@ class ZeroShotScorer(EncoderUser):
         calibration: dict | None = None,
     ) -> ZeroShotScorer:
         """Embed every tag's prompts with base_model (model.build_zero_shot wraps the
-        result in a TaggerModel); calibration overrides DEFAULT_CALIBRATION."""
+        result in a TaggerModel); calibration overrides default_calibration(base_model)."""
         tags = list(tags)
         prompts: list[str] = []
         prompt_tag: list[int] = []
@@ -182,9 +201,10 @@ class ZeroShotScorer(EncoderUser):
                 prompt_tag.append(j)
         user = EncoderUser(base_model, device=device)
         embeddings = user.encoder.embed(prompts)
+        settings = {**default_calibration(base_model), **(calibration or {})}
         scorer = cls(
             base_model, tags, embeddings, np.asarray(prompt_tag), device=device,
-            cache_dir=cache_dir, calibration=calibration,
+            cache_dir=cache_dir, calibration=settings,
         )  # fmt: skip
         scorer._encoder = user.encoder
         scorer.precision = user.encoder.precision

@@ -62,6 +62,13 @@ def labeled_product_ids(include_eval: bool = True) -> list[int]:
     return sorted(set(rows.values_list("product_id", flat=True)))
 
 
+def catalogue_texts(limit: int = 2000) -> list[str]:
+    """What the model reads of the catalogue's first `limit` products (by id): enough
+    for encoder.default_base_model to tell its language."""
+    products = Product.objects.order_by("pk").only("normalized_text", "title", "description")
+    return [product.model_text for product in products[:limit]]
+
+
 def labeled_examples(exclude_eval: bool = True, eval_only: bool = False) -> LabeledSet:
     """Texts and approved tag keys of every labeled product.
 

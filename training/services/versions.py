@@ -207,7 +207,7 @@ def ensure_zero_shot_version(user: User | None = None) -> ModelVersion | None:
     while the taxonomy is empty. Loads the encoder: call it from a worker or a
     command, never while rendering a page."""
     from training.ml.model import build_zero_shot
-    from training.services.datasets import labeled_examples, tag_specs
+    from training.services.datasets import catalogue_texts, labeled_examples, tag_specs
 
     existing = (
         ModelVersion.objects.filter(mode=ModelVersion.Mode.ZERO_SHOT)
@@ -222,9 +222,11 @@ def ensure_zero_shot_version(user: User | None = None) -> ModelVersion | None:
     base_model = settings.TAGGER_BASE_MODEL or None
     # Tags already decided (e.g. imported) say which facets are single-valued.
     labels = labeled_examples(exclude_eval=False).labels
+    # The catalogue's language chooses the encoder, as it will for training.
     model = build_zero_shot(
-        specs, base_model=base_model, cache_dir=embedding_cache_dir(), labels=labels
-    )
+        specs, base_model=base_model, cache_dir=embedding_cache_dir(), labels=labels,
+        texts=catalogue_texts(),
+    )  # fmt: skip
     version = ModelVersion.objects.create(
         mode=ModelVersion.Mode.ZERO_SHOT,
         status=ModelVersion.Status.TRAINING,
