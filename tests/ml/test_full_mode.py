@@ -48,3 +48,15 @@ def test_the_tuned_encoder_embeds_at_the_precision_it_was_tuned_in(
 
     assert model.scorer.encoder.precision == ("bf16" if bf16 else "fp32")
     assert np.isfinite(model.predict_proba(toy_products(4, seed=10)[0])).all()
+
+
+@pytest.mark.parametrize(("adapter", "folds"), [("lora", 5), ("full", 0)])
+def test_after_lora_the_head_tunes_on_cross_fitted_scores_and_after_full_updates_on_the_split(
+    tiny_bert: str, adapter: str, folds: int
+) -> None:
+    # LoRA's tuned encoder still leaves cross-fitted tuning ahead of the split
+    # (measured, fitting.train_full_scorer); full updates were not measured.
+    model = train_full_toy(tiny_bert, 32, seed=11, adapter=adapter)
+
+    assert model.info["tuning_folds"] == folds
+    assert model.info["refit"] is True
