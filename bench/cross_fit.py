@@ -125,8 +125,8 @@ product is scored once by heads fitted on the other folds ({args.folds} folds),
 and all of them tune; the refit on everything trains for the folds' mean epochs
 (`training/ml/fitting.py`, `tuning_folds`). Larger sets (Myntra's 12,000) keep the
 single split: there the validation part is already 1,800 products, and the extra
-fits would cost most. Full mode keeps the split too: its fine-tuned encoder has
-seen the training part.
+fits would cost most. Full mode after LoRA tunes the same way (measured in
+"Rows missing, and the targets"); after full updates on CUDA it keeps the split.
 
 Same split as "Model quality", the encoder each language gets by default, test
 set untouched; "split" is the old tuning, "{args.folds} folds" the new, trained
