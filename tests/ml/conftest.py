@@ -124,15 +124,20 @@ def write_lines(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def install_as_multilingual(model_dir: str | Path, encoders_dir: Path) -> Path:
+def install_as_multilingual(
+    model_dir: str | Path, encoders_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """A copy of model_dir where encoder.multilingual_base_model() finds a finished
-    multilingual-e5-small build under encoders_dir (set TAGGER_ENCODERS_DIR to it):
-    encoder choice by language then picks this small model."""
+    multilingual-e5-small build (TAGGER_ENCODERS_DIR set to encoders_dir,
+    TAGGER_BASE_MODEL unset): encoder choice by language then picks this small
+    model."""
     import json
     import shutil
 
     from training.ml.e5_convert import MODEL_NAME, STAMP_FILE
 
+    monkeypatch.delenv("TAGGER_BASE_MODEL", raising=False)
+    monkeypatch.setenv("TAGGER_ENCODERS_DIR", str(encoders_dir))
     directory = encoders_dir / MODEL_NAME
     shutil.copytree(model_dir, directory)
     (directory / STAMP_FILE).write_text(json.dumps({"converter_version": 1}))

@@ -124,9 +124,7 @@ def test_the_tagger_trainer_runs_the_production_path(tiny_bert: str, tmp_path: P
 def test_a_chinese_pool_is_embedded_by_the_encoder_training_will_choose(
     tiny_bert: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("TAGGER_BASE_MODEL", raising=False)
-    monkeypatch.setenv("TAGGER_ENCODERS_DIR", str(tmp_path / "encoders"))
-    e5 = install_as_multilingual(tiny_bert, tmp_path / "encoders")
+    e5 = install_as_multilingual(tiny_bert, tmp_path / "encoders", monkeypatch)
     loaded: list[str] = []
     real = encoder.load_encoder
     monkeypatch.setattr(

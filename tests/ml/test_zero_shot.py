@@ -176,9 +176,7 @@ ENGLISH_CATALOGUE = ["red silk dress", "navy wool coat", "cotton shirt"] * 4
 @pytest.fixture
 def tiny_as_e5(tiny_bert: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """tiny_bert standing in for the multilingual-e5-small build."""
-    monkeypatch.delenv("TAGGER_BASE_MODEL", raising=False)
-    monkeypatch.setenv("TAGGER_ENCODERS_DIR", str(tmp_path))
-    return install_as_multilingual(tiny_bert, tmp_path)
+    return install_as_multilingual(tiny_bert, tmp_path, monkeypatch)
 
 
 def test_a_chinese_catalogue_starts_on_the_multilingual_encoder(tiny_as_e5: Path) -> None:

@@ -319,9 +319,7 @@ def test_a_chinese_catalogue_starts_zero_shot_on_the_multilingual_encoder(
     ml_settings: Path, tiny_bert: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The catalogue's language chooses the zero-shot encoder, as it does training's.
-    monkeypatch.delenv("TAGGER_BASE_MODEL", raising=False)
-    monkeypatch.setenv("TAGGER_ENCODERS_DIR", str(ml_settings / "encoders"))
-    e5 = install_as_multilingual(tiny_bert, ml_settings / "encoders")
+    e5 = install_as_multilingual(tiny_bert, ml_settings / "encoders", monkeypatch)
     TagFactory(group=TagGroupFactory(name="材质"), name="真丝")
     for title in ["真丝连衣裙 红色", "藏青色羊毛大衣", "纯棉衬衫"]:
         ProductFactory(title=title)
