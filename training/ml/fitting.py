@@ -416,10 +416,8 @@ def train_full_scorer(
     no update has seen."""
     from .finetune import finetune
     from .finetune.adapters import resolve_adapter
-    from .finetune.classifier import resolve_device
 
     ft_config = config.finetune or default_finetune_config(config)
-    lora = resolve_adapter(ft_config.adapter, resolve_device(ft_config.device)) == "lora"
     train_texts = [texts[i] for i in train_idx]
     val_texts = [texts[i] for i in val_idx]
     tuned_share = 0.6 if config.full_head else 0.95
@@ -434,6 +432,8 @@ def train_full_scorer(
         should_stop=should_stop,
     )
     if config.full_head:
+        # What trained, on the device the fine-tuning ran on.
+        lora = resolve_adapter(ft_config.adapter, classifier.device) == "lora"
         # Embedded at the precision it was tuned in; the artifact records it, and
         # loading keeps it where the device can run it (scorers.compatible_precision).
         encoder = Encoder(TUNED_ENCODER, classifier.network.encoder, classifier.tokenizer,
