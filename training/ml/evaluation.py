@@ -44,14 +44,16 @@ def holdout_split(
     return shuffled[:cut], shuffled[cut:]
 
 
-def _predictions(
+def holdout_predictions(
     train: Sequence[Example],
     test: Sequence[Example],
     config: TrainConfig,
-    with_baseline: bool,
-    progress: ProgressFn | None,
+    with_baseline: bool = False,
+    progress: ProgressFn | None = None,
 ) -> dict:
-    """Train on `train`, predict `test`; tag columns are the training tags."""
+    """Train on `train`, predict `test`: {vocab (the training tags, the columns),
+    proba, pred (boolean, the model's decisions), train_seconds, predict_seconds,
+    info}, and baseline_pred and baseline_seconds with the baseline."""
     tags = tag_specs_from_examples(train)
     vocab = [t.key for t in tags]
     started = time.monotonic()
@@ -84,7 +86,9 @@ def _predictions(
     return result
 
 
-def _widen(pred: np.ndarray, vocab: Sequence[str], full_vocab: Sequence[str]) -> np.ndarray:
+def widen(pred: np.ndarray, vocab: Sequence[str], full_vocab: Sequence[str]) -> np.ndarray:
+    """(n, len(vocab)) boolean decisions as columns of full_vocab (a superset of
+    vocab, e.g. with the test set's tags the training set lacks: never predicted)."""
     index = {t: j for j, t in enumerate(full_vocab)}
     out = np.zeros((len(pred), len(full_vocab)), dtype=bool)
     out[:, [index[t] for t in vocab]] = pred
@@ -120,10 +124,10 @@ def evaluate_holdout(
 
     Test tags that never occur in `train` stay in the evaluation as misses: the
     model cannot predict them, and hiding them would flatter a long tail."""
-    run = _predictions(train, test, config, with_baseline, progress)
+    run = holdout_predictions(train, test, config, with_baseline, progress)
     full_vocab = sorted(set(run["vocab"]) | {t for e in test for t in e.tags})
     y_true = binarize([e.tags for e in test], full_vocab)
-    result = multilabel_metrics(y_true, _widen(run["pred"], run["vocab"], full_vocab), full_vocab)
+    result = multilabel_metrics(y_true, widen(run["pred"], run["vocab"], full_vocab), full_vocab)
     result.update(
         mode=config.mode,
         n_train=len(train),
@@ -139,7 +143,7 @@ def evaluate_holdout(
     )
     if with_baseline:
         base = multilabel_metrics(
-            y_true, _widen(run["baseline_pred"], run["vocab"], full_vocab), full_vocab
+            y_true, widen(run["baseline_pred"], run["vocab"], full_vocab), full_vocab
         )
         result["baseline"] = {k: base[k] for k in (*SUMMARY_KEYS, "per_tag")}
         result["baseline"]["seconds"] = round(run["baseline_seconds"], 2)
@@ -172,15 +176,15 @@ def cross_validate(
         def fold_progress(fraction: float, stage: str, i: int = i) -> None:
             report(progress, (i + fraction) / k, f"fold {i + 1}/{k}: {stage}")
 
-        run = _predictions(train, test, config, with_baseline, fold_progress)
-        pred = _widen(run["pred"], run["vocab"], full_vocab)
+        run = holdout_predictions(train, test, config, with_baseline, fold_progress)
+        pred = widen(run["pred"], run["vocab"], full_vocab)
         pooled[test_idx] = pred
         fold = multilabel_metrics(y_true[test_idx], pred, full_vocab)
         summary = {key: fold[key] for key in SUMMARY_KEYS}
         summary.update(n_train=len(train), n_test=len(test))
         seconds += run["train_seconds"] + run["predict_seconds"]
         if with_baseline:
-            base_pred = _widen(run["baseline_pred"], run["vocab"], full_vocab)
+            base_pred = widen(run["baseline_pred"], run["vocab"], full_vocab)
             pooled_base[test_idx] = base_pred
             base = multilabel_metrics(y_true[test_idx], base_pred, full_vocab)
             summary["baseline"] = {key: base[key] for key in SUMMARY_KEYS}
@@ -231,10 +235,10 @@ def evaluate_zero_shot(
     pred = model.decide(proba)
     full_vocab = sorted(set(vocab) | {t for e in test for t in e.tags})
     y_true = binarize([e.tags for e in test], full_vocab)
-    result = multilabel_metrics(y_true, _widen(pred, vocab, full_vocab), full_vocab)
+    result = multilabel_metrics(y_true, widen(pred, vocab, full_vocab), full_vocab)
     result["scores"] = score_reliability(proba, pred, binarize([e.tags for e in test], vocab))
     named = np.array([[bool(alias_spans(text, tag)) for tag in tags] for text in texts])
-    names = multilabel_metrics(y_true, _widen(named, vocab, full_vocab), full_vocab)
+    names = multilabel_metrics(y_true, widen(named, vocab, full_vocab), full_vocab)
     result["names_only"] = {k: names[k] for k in SUMMARY_KEYS}
     result["names_only"]["tags_per_product"] = float(named.sum() / max(len(named), 1))
     result["true_tags_per_product"] = float(np.mean([len(e.tags) for e in test]))
