@@ -62,7 +62,7 @@ class QueueEntryAdmin(admin.ModelAdmin):
     list_filter = ("reason", "strategy", ("completed_at", admin.EmptyFieldListFilter))
     list_select_related = ("product", "leased_by")
     search_fields = ("product__external_id", "product__title")
-    raw_id_fields = ("product", "model_version", "leased_by", "skipped_by")
+    raw_id_fields = ("product", "model_version", "leased_by")
     readonly_fields = ("ranked_at",)
     show_full_result_count = False
 

@@ -10,7 +10,7 @@ from annotation.models.merges import TagMerge
 from annotation.models.outbox import OutboxMessage
 from annotation.models.preferences import UserPreference
 from annotation.models.project import ProjectSettings
-from annotation.models.queue import QueueEntry
+from annotation.models.queue import QueueEntry, QueueSkip
 from annotation.models.review import ProductTag, ReviewEvent, Suggestion
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "ProductTag",
     "ProjectSettings",
     "QueueEntry",
+    "QueueSkip",
     "ReviewEvent",
     "Suggestion",
     "Tag",

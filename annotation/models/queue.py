@@ -37,15 +37,6 @@ class QueueEntry(models.Model):
         related_name="leases",
     )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
-    # Not served straight back to whoever skipped it.
-    skipped_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    skipped_at = models.DateTimeField(null=True, blank=True)
     reviews_needed = models.PositiveSmallIntegerField(default=1)
     reviews_done = models.PositiveSmallIntegerField(default=0)
     completed_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -62,3 +53,22 @@ class QueueEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id} p={self.priority:.3f}"
+
+
+class QueueSkip(models.Model):
+    """A reviewer skipped a product: it is not served back to them for the skip
+    cooldown (queue.rules.SKIP_COOLDOWN). One row per reviewer and product, so
+    every skipper's cooldown holds however many others skip it too."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    skipped_at = models.DateTimeField()
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            # Also the index the claim's NOT EXISTS probes (user, product).
+            models.UniqueConstraint(fields=["user", "product"], name="queue_skip_once_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} skipped {self.product_id} at {self.skipped_at:%Y-%m-%d %H:%M}"

@@ -9,6 +9,7 @@ from annotation import roles
 from annotation.models import (
     ProjectSettings,
     QueueEntry,
+    QueueSkip,
     ReviewEvent,
     Tag,
 )
@@ -174,6 +175,94 @@ def test_a_skipped_product_comes_back_when_nothing_else_is_left(reviewers: list[
 
     assert entry is not None
     assert entry.pk == only.pk
+
+
+def test_every_skipper_keeps_their_cooldown_when_others_skip_too(
+    reviewers: list[User],
+) -> None:
+    # The audit's case: merch2 skips a product, merch gets it and skips it too;
+    # merch2 must not get it back, nor merch.
+    top, second, third = queued([0.9, 0.5, 0.4])
+    first_skipper, second_skipper = reviewers[1], reviewers[0]
+    assert queue.claim_next(first_skipper).pk == top.pk  # type: ignore[union-attr]
+    queue.skip(first_skipper, top.product)
+    assert queue.claim_next(second_skipper).pk == top.pk  # type: ignore[union-attr]
+    queue.skip(second_skipper, top.product)
+
+    for_first = queue.claim_next(first_skipper)
+    for_second = queue.claim_next(second_skipper)
+
+    assert for_first is not None
+    assert for_second is not None
+    assert {for_first.pk, for_second.pk} == {second.pk, third.pk}
+    assert QueueSkip.objects.filter(product=top.product).count() == 2
+
+
+def test_skips_hold_through_many_rounds_of_two_reviewers(reviewers: list[User]) -> None:
+    # Both reviewers alternately skip and review; nobody sees a product twice.
+    queued([1.0 - i / 100 for i in range(12)])
+    decision = Decision(tag_id=TagFactory(group=TagGroupFactory()).pk, approved=False)
+    seen: dict[int, list[int]] = {reviewers[0].pk: [], reviewers[1].pk: []}
+    for turn in range(10):
+        user = reviewers[turn % 2]
+        entry = queue.claim_next(user)
+        assert entry is not None
+        seen[user.pk].append(entry.pk)
+        if turn % 4 < 2:
+            queue.skip(user, entry.product)
+        else:
+            submit_review(user, entry.product, [decision])
+    for pks in seen.values():
+        assert len(pks) == len(set(pks)), pks
+
+
+def test_a_skipped_product_comes_back_after_the_cooldown(
+    reviewers: list[User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    top, second = queued([0.9, 0.5])
+    queue.claim_next(reviewers[0])
+    queue.skip(reviewers[0], top.product)
+    queue.claim_next(reviewers[1])
+    queue.skip(reviewers[1], top.product)
+    queue.release(queue.claim_next(reviewers[1]), reviewers[1])  # type: ignore[arg-type]
+    skipped_at = timezone.now()
+
+    # Just inside the cooldown the other product comes first ...
+    monkeypatch.setattr(
+        timezone, "now", lambda: skipped_at + queue.SKIP_COOLDOWN - timedelta(seconds=5)
+    )
+    inside = queue.claim_next(reviewers[0])
+    assert inside is not None
+    assert inside.pk == second.pk
+    queue.release(inside, reviewers[0])
+    # ... and once it is over, the skipped product is the best again, for both.
+    monkeypatch.setattr(
+        timezone, "now", lambda: skipped_at + queue.SKIP_COOLDOWN + timedelta(seconds=1)
+    )
+    after = queue.claim_next(reviewers[0])
+    assert after is not None
+    assert after.pk == top.pk
+    queue.release(after, reviewers[0])
+    again = queue.claim_next(reviewers[1])
+    assert again is not None
+    assert again.pk == top.pk
+
+
+def test_a_skip_is_one_row_per_reviewer_and_expired_ones_are_forgotten(
+    reviewers: list[User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = queued([0.9, 0.5])
+    queue.skip(reviewers[0], first.product)
+    queue.skip(reviewers[0], first.product)  # a double press
+    assert QueueSkip.objects.filter(user=reviewers[0]).count() == 1
+    later = timezone.now() + queue.SKIP_COOLDOWN + timedelta(minutes=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+
+    queue.skip(reviewers[0], second.product)
+
+    assert list(
+        QueueSkip.objects.filter(user=reviewers[0]).values_list("product_id", "skipped_at")
+    ) == [(second.product_id, later)]
 
 
 def test_release_returns_the_product_to_the_queue(reviewers: list[User]) -> None:

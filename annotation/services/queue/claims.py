@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from annotation import roles
 from annotation.errors import LeaseConflict
-from annotation.models import Product, ProjectSettings, QueueEntry, ReviewEvent
+from annotation.models import Product, ProjectSettings, QueueEntry, QueueSkip, ReviewEvent
 from annotation.services.queue.rules import (
     REVIEW_ACTIONS,
     SKIP_COOLDOWN,
@@ -48,6 +48,16 @@ def _claimable(user: User, now: datetime) -> QuerySet[QueueEntry]:
     # so the audit lookup runs for the few overlap entries, not the whole queue.
     return QueueEntry.objects.filter(free(now), completed_at__isnull=True).filter(
         Q(reviews_done=0) | ~_reviewed_by(user)
+    )
+
+
+def _skipped_lately_by(user: User, now: datetime) -> Exists:
+    """The user skipped the entry's product within the cooldown: one probe of the
+    (user, product) unique index per candidate the claim walks past."""
+    return Exists(
+        QueueSkip.objects.filter(
+            user=user, product_id=OuterRef("product_id"), skipped_at__gt=now - SKIP_COOLDOWN
+        )
     )
 
 
@@ -122,7 +132,8 @@ def claim_next(user: User, *, lease_seconds: int | None = None) -> QueueEntry | 
 
     The user's own live lease comes first (and is extended), so reloading the
     review page never takes a second product. Otherwise the highest-priority free
-    entry they have not reviewed, preferring ones they did not just skip.
+    entry they have not reviewed, preferring ones they have not skipped within
+    the skip cooldown (each skipper's own, however many others skipped it since).
     """
     lease = lease_length(lease_seconds)
     with transaction.atomic():
@@ -153,8 +164,7 @@ def claim_next(user: User, *, lease_seconds: int | None = None) -> QueueEntry | 
             pk: int | None = own.pk
         else:
             claimable = _claimable(user, now)
-            recently_skipped = Q(skipped_by=user, skipped_at__gt=now - SKIP_COOLDOWN)
-            pk = _take(claimable.exclude(recently_skipped), user, now, lease)
+            pk = _take(claimable.exclude(_skipped_lately_by(user, now)), user, now, lease)
             if pk is None:
                 pk = _take(claimable, user, now, lease)
     if pk is None:
@@ -174,13 +184,24 @@ def release(entry: QueueEntry, user: User) -> None:
 
 def skip(user: User, product: Product) -> None:
     """Release the product if this user holds it and remember the skip, so the
-    same reviewer is not served it straight back; others can take it at once."""
+    same reviewer is not served it again for the skip cooldown, whoever else
+    skips it meanwhile; others can take it at once."""
     now = timezone.now()
     with transaction.atomic():
         QueueEntry.objects.filter(product=product, leased_by=user).update(
             leased_by=None, lease_expires_at=None
         )
-        QueueEntry.objects.filter(product=product).update(skipped_by=user, skipped_at=now)
+        # The user's skips whose cooldown is over are forgotten, so the table
+        # holds about one cooldown's worth of skips per reviewer.
+        QueueSkip.objects.filter(user=user, skipped_at__lte=now - SKIP_COOLDOWN).delete()
+        # One statement that inserts or refreshes the skip: a double press
+        # cannot trip over the (user, product) constraint.
+        QueueSkip.objects.bulk_create(
+            [QueueSkip(user=user, product=product, skipped_at=now)],
+            update_conflicts=True,
+            unique_fields=["user", "product"],
+            update_fields=["skipped_at"],
+        )
         ReviewEvent.objects.create(user=user, product=product, action=ReviewEvent.Action.SKIP)
 
 
