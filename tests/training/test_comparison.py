@@ -17,7 +17,7 @@ from annotation.models import Product, ProjectSettings
 from tests.factories import ModelVersionFactory
 from tests.training.conftest import MakeCatalogue
 from training.models import ModelVersion
-from training.services import comparison, datasets, runs, versions
+from training.services import comparison, datasets, job, runs, versions
 
 Capture = Callable[..., object]
 
@@ -196,3 +196,55 @@ def test_a_training_run_measures_the_active_version_on_the_grown_set(
     assert on_current is not None
     assert on_current.current
     assert on_current.n_eval == second.metrics["n_eval"]
+
+
+@pytest.mark.django_db
+def test_a_version_the_rule_keeps_back_says_why_on_the_models_page(
+    admin_client: Client, eval_set: datasets.LabeledSet, files: None
+) -> None:
+    project = ProjectSettings.load()
+    project.auto_promote, project.promote_margin = True, 0.01
+    project.save()
+    current = comparison.current_eval_set(eval_set)
+    assert current is not None
+    zero_shot = ModelVersionFactory(mode="zero_shot", status="active", metrics={})
+    candidate = ModelVersionFactory(
+        status="ready",
+        metrics={
+            "micro_f1": 0.961,
+            "macro_f1": 0.8,
+            "n_eval": 9,
+            "eval_fingerprint": current.fingerprint,
+            # The zero-shot model scored better on the same set.
+            "baseline": {"version": zero_shot.pk, "micro_f1": 0.982},
+        },
+    )
+
+    promoted = job.maybe_auto_promote(candidate)
+
+    candidate.refresh_from_db()
+    zero_shot.refresh_from_db()
+    assert not promoted
+    assert zero_shot.status == "active"
+    assert candidate.status == "ready"
+    assert candidate.metrics["auto_promotion"]["reason"] == "not_better"
+    html = admin_client.get(reverse("training:models")).content.decode()
+    assert (
+        f"Not promoted automatically: micro-F1 0.961 is below the active v{zero_shot.pk}'s "
+        "0.982 on the same evaluation set." in html
+    )
+
+
+@pytest.mark.django_db
+def test_the_dashboard_shows_the_active_versions_figures_on_the_current_set(
+    admin_client: Client, eval_set: datasets.LabeledSet, files: None
+) -> None:
+    # A version rolled back to: measured on the current set only after it was
+    # trained (a zero-shot model has no training-time figures at all).
+    active = ModelVersionFactory(mode="zero_shot", status="active", metrics={})
+    comparison.remeasure(active)
+
+    html = admin_client.get(reverse("training:dashboard")).content.decode()
+
+    assert "micro-F1 0.667 · macro-F1" in html
+    assert "not measured yet" not in html

@@ -347,39 +347,65 @@ def _finish(
         versions.discard_artifact(version)
 
 
-def should_promote(version: ModelVersion, active: ModelVersion | None, margin: float) -> bool:
-    """The auto-promotion rule: no active version, or a zero-shot one, or the new
-    micro-F1 beats the active one's by `margin` on the same evaluation set."""
-    if active is None or active.mode == ModelVersion.Mode.ZERO_SHOT:
-        return True
+def promotion_decision(
+    version: ModelVersion, active: ModelVersion | None, margin: float
+) -> dict[str, object]:
+    """The auto-promotion rule, with its reason: {"promoted", "reason", and
+    "active", "new", "old", "margin" where they apply}.
+
+    - no active version: promoted ("first");
+    - a zero-shot active version: promoted unless it was measured on the same
+      evaluation set and scored a higher micro-F1 ("not_better"): the trained
+      model learns from every review, so a tie goes to it ("beats");
+    - otherwise the new micro-F1 must beat the active one's by `margin` on the
+      same evaluation set ("beats" / "not_better"), and without a comparison on
+      the same set nothing is promoted ("no_comparison", or "no_metrics" when
+      the new version was not measured)."""
+    if active is None:
+        return {"promoted": True, "reason": "first"}
+    zero_shot = active.mode == ModelVersion.Mode.ZERO_SHOT
     new = version.metrics.get("micro_f1")
-    if new is None:
-        return False
+    decision: dict[str, object] = {"active": active.pk, "new": new}
     baseline = version.metrics.get("baseline") or {}
     if baseline.get("version") == active.pk and baseline.get("micro_f1") is not None:
         old = baseline["micro_f1"]
     elif active.metrics.get("eval_fingerprint") == version.metrics.get("eval_fingerprint"):
         old = active.metrics.get("micro_f1")
     else:
-        return False
-    return old is None or new >= old + margin
+        old = None
+    if new is None:
+        # Nothing to weigh: only a zero-shot model gives way to it.
+        return {**decision, "promoted": zero_shot, "reason": "first" if zero_shot else "no_metrics"}
+    if old is None:
+        reason = "beats" if zero_shot else "no_comparison"
+        return {**decision, "promoted": zero_shot, "reason": reason}
+    needed = 0.0 if zero_shot else margin
+    promoted = new >= old + needed
+    reason = "beats" if promoted else "not_better"
+    return {**decision, "old": old, "margin": needed, "promoted": promoted, "reason": reason}
+
+
+def should_promote(version: ModelVersion, active: ModelVersion | None, margin: float) -> bool:
+    """Whether the auto-promotion rule holds (promotion_decision)."""
+    return bool(promotion_decision(version, active, margin)["promoted"])
 
 
 def maybe_auto_promote(version: ModelVersion) -> bool:
     """Promote a freshly trained version when ProjectSettings allows and the
-    rule holds; returns whether it did."""
+    rule holds; returns whether it did. The decision and its reason are kept in
+    the version's metrics ("auto_promotion"), which the models page shows."""
     project = ProjectSettings.load()
     if not project.auto_promote:
         return False
     active = ModelVersion.objects.active()
-    if not should_promote(version, active, project.promote_margin):
-        logger.info(
-            "v%s not promoted: micro-F1 %s does not beat the active v%s by %.3f",
-            version.pk,
-            version.metrics.get("micro_f1"),
-            getattr(active, "pk", None),
-            project.promote_margin,
-        )
+    decision = promotion_decision(version, active, project.promote_margin)
+    with transaction.atomic():
+        fresh = ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
+        if fresh is not None:
+            fresh.metrics = {**fresh.metrics, "auto_promotion": decision}
+            fresh.save(update_fields=["metrics"])
+    if not decision["promoted"]:
+        logger.info("v%s not promoted: %s", version.pk, decision)
         return False
     versions.promote(version, None)
     return True

@@ -20,7 +20,7 @@ from training import jobs
 from training import learning_curve as curves
 from training.ml import stopping
 from training.models import ModelVersion, TrainingRun
-from training.services import progress
+from training.services import comparison, progress
 
 CURVE_VERSIONS = 100
 # Finished re-scorings and rankings stay on the dashboard this long.
@@ -184,6 +184,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     tag_counts = tag_positive_counts()
     rare = [row for row in tag_counts if row["count"] < settings.TAGGER_RARE_TAG_EXAMPLES]
     rare.sort(key=lambda row: (row["count"], row["label"]))
+    active = ModelVersion.objects.active()
     context = {
         "progress": catalogue_progress(),
         "tag_counts": tag_counts,
@@ -192,7 +193,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "throughput": reviewer_throughput(),
         "curve": learning_curve(),
         "stopping": stopping_forecast(),
-        "active": ModelVersion.objects.active(),
+        "active": active,
+        # The figures the models page shows: on the current evaluation set where
+        # the version was measured there (a rollback's older version included).
+        "active_figures": (
+            comparison.figures(active, comparison.current_eval_set()) if active else None
+        ),
         "stats": queue.queue_stats(),
         **_status_context(),
     }
