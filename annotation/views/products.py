@@ -103,9 +103,14 @@ def _with_tag_state(products: QuerySet[Product], tag: Tag | None) -> QuerySet[Pr
 @require_GET
 def product_list(request: HttpRequest) -> HttpResponse:
     form = ProductFilterForm(request.GET or None)
-    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    # A filter that does not parse (an unknown tag, a score of "abc", a bound
+    # out of range) lists nothing: the unfiltered catalogue is not its answer.
+    invalid = form.is_bound and not form.is_valid()
+    data = form.cleaned_data if form.is_bound and not invalid else {}
     version = active_model.active_version()
     products = filter_products(data, version)
+    if invalid:
+        products = products.none()
     tag = data.get("tag")
     products = _with_tag_state(products, tag).only(
         "id", "external_id", "title", "brand", "category_path", "reviewed_at", "language"
@@ -127,6 +132,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     context = {
         "form": form,
+        "invalid": invalid,
         "page": page,
         "rows": rows,
         "tag": tag,

@@ -166,6 +166,60 @@ def test_an_unknown_tag_in_the_filter_is_reported(reviewer_client: Client) -> No
     assert "No tag color:purple." in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"tag": "nope"},
+        {"tag": "color:purple"},
+        {"has_tag": "nope"},
+        {"facet": "999999"},
+        {"facet": "abc"},
+        {"score_min": "abc"},
+        {"score_max": "1.5"},
+        {"score_min": "-0.1"},
+        {"score_min": "0.8", "score_max": "0.2"},
+        {"state": "bogus"},
+        {"q": "x" * 201},
+        {"category": "x" * 201},
+        # one valid filter beside an invalid one lists nothing either
+        {"state": "reviewed", "score_max": "nope"},
+    ],
+    ids=lambda params: ",".join(f"{k}={str(v)[:12]}" for k, v in params.items()),
+)
+def test_an_invalid_filter_lists_no_products_and_says_why(
+    reviewer_client: Client, params: dict[str, str]
+) -> None:
+    build_catalog(products=0, extra_products=3)
+
+    response = reviewer_client.get(reverse("annotation:products"), params)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert response.context["rows"] == []
+    assert response.context["page"].paginator.count == 0
+    page = response.content.decode()
+    assert "data-invalid-filters" in page
+    assert "SKU-001" not in page
+
+
+def test_the_invalid_filter_message_is_in_chinese(reviewer_client: Client) -> None:
+    build_catalog(products=0, extra_products=1)
+    reviewer_client.cookies["django_language"] = "zh-hans"
+
+    response = reviewer_client.get(reverse("annotation:products"), {"tag": "nope"})
+
+    assert "筛选条件无效" in response.content.decode()
+
+
+def test_a_valid_filter_still_lists_its_products(reviewer_client: Client) -> None:
+    build_catalog(products=0, extra_products=2)
+
+    response = reviewer_client.get(reverse("annotation:products"), {"state": "unreviewed", "q": ""})
+
+    assert [p.external_id for p in response.context["rows"]] == ["SKU-001", "SKU-002"]
+    assert "data-invalid-filters" not in response.content.decode()
+
+
 def test_the_list_shows_the_chosen_tags_score_and_decision(reviewer_client: Client) -> None:
     catalog = build_catalog(products=0, extra_products=1)
 
