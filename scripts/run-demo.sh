@@ -15,7 +15,12 @@ $PY manage.py migrate --noinput
 $PY manage.py collectstatic --noinput -v 0
 $PY manage.py bootstrap_demo
 
-.venv/bin/celery -A tagger worker --loglevel INFO --concurrency 2 --logfile var/worker.log &
+# The worker runs in a session of its own (setsid): a signal sent to this
+# script's whole process group (Ctrl+C, `kill -- -PGID`, a supervisor stopping
+# the group) then reaches only its main process, through stop_worker below. Its
+# pool children killed directly by such a signal would leave the main process
+# waiting for them for the minute before the cold shutdown.
+setsid .venv/bin/celery -A tagger worker --loglevel INFO --concurrency 2 --logfile var/worker.log &
 WORKER=$!
 .venv/bin/celery -A tagger beat --loglevel INFO --schedule var/celerybeat-schedule \
   --logfile var/beat.log &
@@ -46,7 +51,7 @@ stop_worker() {
   kill -KILL "$WORKER" 2>/dev/null || true
   wait "$WORKER" 2>/dev/null || true
 }
-trap stop_worker EXIT INT TERM
+trap stop_worker EXIT INT TERM HUP
 echo "Celery worker started (pid $WORKER, log var/worker.log); beat (pid $BEAT, log var/beat.log)"
 echo "Tagger is at http://$HOST:$PORT/"
 .venv/bin/gunicorn -c python:tagger.gunicorn_conf tagger.wsgi:application \
