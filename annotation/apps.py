@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AnnotationConfig(AppConfig):
     name = "annotation"
-    verbose_name = "Catalogue and review"
+    verbose_name = _("Catalogue and review")
 
     def ready(self) -> None:
         from celery.signals import worker_ready

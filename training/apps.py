@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TrainingConfig(AppConfig):
     name = "training"
-    verbose_name = "Model training"
+    verbose_name = _("Model training")
 
     def ready(self) -> None:
         from celery.signals import worker_ready

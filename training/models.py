@@ -54,6 +54,8 @@ class ModelVersion(models.Model):
     objects = ModelVersionQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("model version")
+        verbose_name_plural = _("model versions")
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             # At most one active version at any time.
@@ -109,6 +111,8 @@ class TrainingRun(models.Model):
     in_flight = models.BooleanField(null=True, default=True, editable=False)
 
     class Meta:
+        verbose_name = _("training run")
+        verbose_name_plural = _("training runs")
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["in_flight"], name="one_training_in_flight"),
@@ -138,6 +142,10 @@ class CachedEmbedding(models.Model):
     space = models.CharField(max_length=64)
     text_hash = models.CharField(max_length=64)
     vector = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("cached embedding")
+        verbose_name_plural = _("cached embeddings")
 
     def __str__(self) -> str:
         return f"{self.space}:{self.text_hash[:12]}"

@@ -53,6 +53,8 @@ class ImportBatch(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
         ordering: ClassVar[list[str]] = ["-started_at"]
 
     def __str__(self) -> str:
@@ -88,6 +90,8 @@ class Product(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering: ClassVar[list[str]] = ["id"]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["tags_updated_at", "id"], name="product_tags_changed_idx")
@@ -123,6 +127,8 @@ class TagGroup(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("facet")
+        verbose_name_plural = _("facets")
         ordering: ClassVar[list[str]] = ["position", "name"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
@@ -203,6 +209,8 @@ class Tag(models.Model):
     objects = TagQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
         ordering: ClassVar[list[str]] = ["group__position", "group__name", "name"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["group", "name"], name="tag_unique_in_group"),
@@ -246,6 +254,8 @@ class CategoryFacet(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("category facet rule")
+        verbose_name_plural = _("category facet rules")
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["category", "facet"], name="category_facet_unique"),
         ]

@@ -25,6 +25,10 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
     def __str__(self) -> str:
         return f"{self.name} ({self.scope}, {self.prefix}…)"
 
@@ -59,6 +63,10 @@ class Webhook(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+
     def __str__(self) -> str:
         return self.url
 
@@ -85,8 +93,9 @@ class WebhookDelivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
         ordering: ClassVar[list[str]] = ["-created_at"]
-        verbose_name_plural = "webhook deliveries"
 
     def __str__(self) -> str:
         return f"{self.event} → {self.webhook_id} ({self.status})"
@@ -100,6 +109,10 @@ class NotifiedTags(models.Model):
         "annotation.Product", on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
     tags = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name = _("notified tag set")
+        verbose_name_plural = _("notified tag sets")
 
     def __str__(self) -> str:
         return f"{self.product_id}: {len(self.tags)} tags"

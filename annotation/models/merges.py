@@ -2,6 +2,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from annotation.models.catalog import Tag
 
@@ -55,6 +56,8 @@ class TagMerge(models.Model):
     )
 
     class Meta:
+        verbose_name = _("tag merge")
+        verbose_name_plural = _("tag merges")
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]
 
     def __str__(self) -> str:

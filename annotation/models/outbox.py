@@ -37,6 +37,8 @@ class OutboxMessage(models.Model):
     dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
         ordering: ClassVar[list[str]] = ["id"]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["status", "id"], name="outbox_status_id"),

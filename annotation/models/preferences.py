@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class UserPreference(models.Model):
@@ -12,6 +13,10 @@ class UserPreference(models.Model):
     )
     language = models.CharField(max_length=16, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("user preference")
+        verbose_name_plural = _("user preferences")
 
     def __str__(self) -> str:
         return f"preferences of user {self.user_id}"

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ProjectSettings(models.Model):
@@ -28,7 +29,8 @@ class ProjectSettings(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name_plural = "project settings"
+        verbose_name = _("project settings")
+        verbose_name_plural = _("project settings")
 
     def __str__(self) -> str:
         return "Project settings"

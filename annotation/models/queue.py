@@ -46,6 +46,8 @@ class QueueEntry(models.Model):
     detail = models.JSONField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("queue entry")
+        verbose_name_plural = _("queue entries")
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["completed_at", "-priority", "id"], name="queue_next_idx"),
             models.Index(fields=["leased_by", "lease_expires_at"]),
@@ -65,6 +67,8 @@ class QueueSkip(models.Model):
     skipped_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("queue skip")
+        verbose_name_plural = _("queue skips")
         constraints: ClassVar[list[models.BaseConstraint]] = [
             # Also the index the claim's NOT EXISTS probes (user, product).
             models.UniqueConstraint(fields=["user", "product"], name="queue_skip_once_per_user"),

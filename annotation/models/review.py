@@ -23,6 +23,8 @@ class Suggestion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("suggestion")
+        verbose_name_plural = _("suggestions")
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
                 fields=["product", "tag", "model_version"], name="suggestion_unique"
@@ -69,6 +71,8 @@ class ProductTag(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
+        verbose_name = _("tag decision")
+        verbose_name_plural = _("tag decisions")
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["product", "tag"], name="product_tag_unique"),
         ]
@@ -132,6 +136,8 @@ class ReviewEvent(models.Model):
     note = models.CharField(max_length=500, blank=True)
 
     class Meta:
+        verbose_name = _("review event")
+        verbose_name_plural = _("review events")
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]
         indexes: ClassVar[list[models.Index]] = [models.Index(fields=["user", "created_at"])]
 
