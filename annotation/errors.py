@@ -3,6 +3,10 @@ message fit to show the person who made it. Views, API handlers, admin
 actions and management commands catch these (never a bare ValueError), so a
 genuine bug still surfaces as a 500 instead of a polite message."""
 
+from collections.abc import Mapping
+
+from django.utils.translation import gettext
+
 
 class ReviewError(Exception):
     """A review decision the rules refuse: an unknown or deprecated-and-unmerged
@@ -24,7 +28,34 @@ class LeaseConflict(ReviewError):
 class TaxonomyError(Exception):
     """A taxonomy change or taxonomy file the rules refuse: a malformed file or
     name, a name or alias that would lead to two tags, a merge across facets or
-    into a deprecated tag, a tag deprecated twice. Nothing was written."""
+    into a deprecated tag, a tag deprecated twice. Nothing was written.
+
+    `str(error)` is the English message (the API, the command line and the
+    logs); `localized()` is the same message in the active language, for the
+    pages. The message is a %-format template with `params` (its msgid in the
+    translation catalogue); the params named in `terms` are words translated
+    too (a generic "the name", "alias")."""
+
+    def __init__(
+        self,
+        message: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        terms: tuple[str, ...] = (),
+    ) -> None:
+        self.template = message
+        self.params = dict(params or {})
+        self.terms = terms
+        super().__init__(message % self.params if params else message)
+
+    def localized(self) -> str:
+        if not self.params:
+            return gettext(self.template)
+        params = {
+            name: gettext(value) if name in self.terms and isinstance(value, str) else value
+            for name, value in self.params.items()
+        }
+        return gettext(self.template) % params
 
 
 class ImportFileError(Exception):

@@ -1,7 +1,7 @@
 """Facets and tags: renames, merges and deprecations go through the
 taxonomy service, which keeps the history and marks products for the export."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,6 +17,7 @@ from annotation.errors import TaxonomyError
 from annotation.models import Tag, TagGroup
 from annotation.roles import signed_in
 from annotation.services import taxonomy
+from annotation.views.forms import FACET_NAME_HELP, clean_facet_name
 
 
 class TagAdminForm(forms.ModelForm):
@@ -38,7 +39,7 @@ class TagAdminForm(forms.ModelForm):
         try:
             return taxonomy.check_name(self._probe(), name)
         except TaxonomyError as exc:
-            raise forms.ValidationError(str(exc)) from exc
+            raise forms.ValidationError(exc.localized()) from exc
 
     def clean_aliases(self) -> list[str]:
         aliases = self.cleaned_data.get("aliases") or []
@@ -47,7 +48,7 @@ class TagAdminForm(forms.ModelForm):
         try:
             return taxonomy.check_aliases(self._probe(), aliases)
         except TaxonomyError as exc:
-            raise forms.ValidationError(str(exc)) from exc
+            raise forms.ValidationError(exc.localized()) from exc
 
 
 def _save_with_rename(tag: Tag, form: forms.ModelForm, request: HttpRequest) -> None:
@@ -74,8 +75,25 @@ class TagInline(admin.TabularInline):
     show_change_link = True
 
 
+class TagGroupAdminForm(forms.ModelForm):
+    """A new name follows the rule for facet names (a facet named before the
+    rule keeps its name while its other fields are edited)."""
+
+    class Meta:
+        model = TagGroup
+        fields = ("name", "display_name_en", "display_name_zh", "description")
+        help_texts: ClassVar[dict[str, Any]] = {"name": FACET_NAME_HELP}
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if self.instance.pk is not None and name == self.instance.name:
+            return name
+        return clean_facet_name(name, exclude=self.instance.pk)
+
+
 @admin.register(TagGroup)
 class TagGroupAdmin(admin.ModelAdmin):
+    form = TagGroupAdminForm
     list_display = (
         "name",
         "display_name_en",

@@ -9,8 +9,10 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from annotation.errors import TaxonomyError
 from annotation.inputs import MAX_ID, parse_id
 from annotation.models import Tag, TagGroup
+from annotation.services import taxonomy
 from annotation.templatetags.labels import localized_label
 
 if TYPE_CHECKING:
@@ -145,6 +147,40 @@ class BulkTagForm(forms.Form):
 # -- taxonomy -------------------------------------------------------------------------
 
 
+FACET_NAME_HELP = _(
+    "Letters (any script), digits, and single spaces, _, - or / between words: "
+    "it is the first half of every facet:value key."
+)
+
+
+def clean_facet_name(value: str, exclude: int | None = None) -> str:
+    """A new facet's name: stripped, in the form facet names take
+    (taxonomy.is_facet_name), and no other facet's (case-insensitively)."""
+    name = value.strip()
+    if ":" in name:
+        raise ValidationError(
+            _("A facet name cannot contain ':', which separates facet and value."),
+            code="colon",
+        )
+    if not taxonomy.is_facet_name(name):
+        raise ValidationError(
+            _(
+                "“%(name)s” is not a valid facet name: use letters (any script) and digits, "
+                "with single spaces, _, - or / between words, and no other punctuation."
+            ),
+            code="invalid",
+            params={"name": name},
+        )
+    other = taxonomy.facet_named(name)
+    if other is not None and other.pk != exclude:
+        raise ValidationError(
+            _("A facet named “%(name)s” already exists."),
+            code="duplicate",
+            params={"name": other.name},
+        )
+    return name
+
+
 def _split_aliases(text: str) -> list[str]:
     """One alias per line or comma-separated; blanks and repeats dropped."""
     seen: dict[str, None] = {}
@@ -160,6 +196,23 @@ class AliasesField(forms.CharField):
 
     def clean(self, value: Any) -> list[str]:
         return _split_aliases(super().clean(value) or "")
+
+
+def _tag_name(value: str) -> str:
+    name = value.strip()
+    if ":" in name:
+        raise ValidationError(_("A tag name cannot contain ':'."), code="colon")
+    return name
+
+
+def _tag_clash(group: TagGroup, name: str, exclude: int | None = None) -> Tag | None:
+    """Another tag of the facet with this name, compared as the taxonomy
+    compares (Unicode case folding)."""
+    key = name.casefold()
+    others = Tag.objects.filter(group=group).only("pk", "name", "group")
+    if exclude is not None:
+        others = others.exclude(pk=exclude)
+    return next((tag for tag in others if tag.name.casefold() == key), None)
 
 
 class TagCreateForm(forms.ModelForm):
@@ -188,11 +241,39 @@ class TagCreateForm(forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 2})
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        group = self.fields["group"]
+        assert isinstance(group, forms.ModelChoiceField), "a foreign key"
+        group.error_messages["invalid_choice"] = _("Choose a facet from the list.")
+
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if ":" in name:
-            raise ValidationError(_("A tag name cannot contain ':'."))
-        return name
+        return _tag_name(self.cleaned_data["name"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        assert data is not None, "Form.clean returns cleaned_data"
+        group, name = data.get("group"), data.get("name")
+        if group is None or not name:
+            return data
+        clash = _tag_clash(group, name)
+        if clash is not None:
+            self.add_error(
+                "name",
+                ValidationError(
+                    _("The facet %(facet)s already has a tag named “%(name)s”."),
+                    code="duplicate",
+                    params={"facet": localized_label(group), "name": clash.name},
+                ),
+            )
+            return data
+        if data.get("aliases"):
+            probe = Tag(group=group, name=name)
+            try:
+                data["aliases"] = taxonomy.check_aliases(probe, data["aliases"])
+            except TaxonomyError as exc:
+                self.add_error("aliases", exc.localized())
+        return data
 
 
 class TagGroupCreateForm(forms.ModelForm):
@@ -212,23 +293,42 @@ class TagGroupCreateForm(forms.ModelForm):
             "multi_valued": _("A product may carry several tags of this facet"),
             "position": _("Position"),
         }
-        help_texts: ClassVar[dict[str, "StrOrPromise"]] = {"multi_valued": ""}
+        help_texts: ClassVar[dict[str, "StrOrPromise"]] = {
+            "name": FACET_NAME_HELP,
+            "multi_valued": "",
+        }
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if ":" in name:
-            raise ValidationError(_("A facet name cannot contain ':'."))
-        return name
+        return clean_facet_name(self.cleaned_data["name"])
 
 
 class RenameTagForm(forms.Form):
+    """A tag's new name: refused here, before the confirmation step, when it
+    is the tag's name already or another tag of the facet has it (`clash`:
+    that tag, which the page offers to merge into instead)."""
+
     name = forms.CharField(label=_("New name"), max_length=200)
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
+    def __init__(self, *args: Any, tag: Tag, **kwargs: Any) -> None:
+        self.tag = tag
+        self.clash: Tag | None = None
+        super().__init__(*args, **kwargs)
+
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if ":" in name:
-            raise ValidationError(_("A tag name cannot contain ':'."))
+        name = _tag_name(self.cleaned_data["name"])
+        if name == self.tag.name:
+            raise ValidationError(_("That is the tag's name already."), code="unchanged")
+        self.clash = _tag_clash(self.tag.group, name, exclude=self.tag.pk)
+        if self.clash is not None:
+            raise ValidationError(
+                _(
+                    "The facet %(facet)s already has a tag named “%(name)s”; "
+                    "merge the two tags instead (below)."
+                ),
+                code="duplicate",
+                params={"facet": localized_label(self.tag.group), "name": self.clash.name},
+            )
         return name
 
 

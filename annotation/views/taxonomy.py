@@ -43,6 +43,20 @@ def _positives() -> Count:
 @admin_required
 @require_GET
 def taxonomy_page(request: HttpRequest) -> HttpResponse:
+    return _taxonomy_page(request)
+
+
+def _taxonomy_page(
+    request: HttpRequest,
+    *,
+    tag_form: TagCreateForm | None = None,
+    facet_form: TagGroupCreateForm | None = None,
+) -> HttpResponse:
+    """The taxonomy page; after a refused "Add a tag" or "Add a facet", with
+    that form as posted (open, what was typed kept, each error by its field)."""
+    for form in (tag_form, facet_form):
+        if form is not None:
+            _focus_first_error(form)
     q = request.GET.get("q", "").strip()[:200]
     status = request.GET.get("status", "active")
     if status not in STATUS_FILTERS:
@@ -70,8 +84,8 @@ def taxonomy_page(request: HttpRequest) -> HttpResponse:
         "groups": groups,
         "q": q,
         "status": status,
-        "tag_form": TagCreateForm(prefix="tag"),
-        "facet_form": TagGroupCreateForm(prefix="facet"),
+        "tag_form": tag_form or TagCreateForm(prefix="tag"),
+        "facet_form": facet_form or TagGroupCreateForm(prefix="facet"),
         "category_facet": categories.category_facet(),
     }
     return render(request, "annotation/taxonomy.html", context)
@@ -103,11 +117,10 @@ def mark_category_facet(request: HttpRequest, facet_id: int) -> HttpResponse:
 @require_POST
 def add_facet(request: HttpRequest) -> HttpResponse:
     form = TagGroupCreateForm(request.POST, prefix="facet")
-    if form.is_valid():
-        group = form.save()
-        messages.success(request, _("Facet %(name)s added.") % {"name": group.name})
-    else:
-        _form_errors(request, form)
+    if not form.is_valid():
+        return _taxonomy_page(request, facet_form=form)
+    group = form.save()
+    messages.success(request, _("Facet %(name)s added.") % {"name": group.name})
     return redirect("annotation:taxonomy")
 
 
@@ -116,11 +129,20 @@ def add_facet(request: HttpRequest) -> HttpResponse:
 def add_tag(request: HttpRequest) -> HttpResponse:
     form = TagCreateForm(request.POST, prefix="tag")
     if not form.is_valid():
-        _form_errors(request, form)
-        return redirect("annotation:taxonomy")
+        return _taxonomy_page(request, tag_form=form)
     tag = form.save()
     messages.success(request, _("Tag %(key)s added.") % {"key": tag.key})
     return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
+
+
+def _focus_first_error(form: BaseForm) -> None:
+    """Put the focus on the first field the form refused, so a page that
+    comes back with an error below the fold shows it (and a screen reader
+    reads it)."""
+    for name in form.errors:
+        if name in form.fields:
+            form.fields[name].widget.attrs["autofocus"] = True
+            return
 
 
 def _form_errors(request: HttpRequest, form: BaseForm) -> None:
@@ -134,7 +156,10 @@ def _tag(tag_id: int) -> Tag:
     return get_object_or_404(Tag.objects.select_related("group", "merged_into__group"), pk=tag_id)
 
 
-def _detail_context(tag: Tag, **forms: object) -> dict:
+def _detail_context(tag: Tag, **forms: BaseForm | None) -> dict:
+    for form in forms.values():
+        if form is not None:
+            _focus_first_error(form)
     counts = ProductTag.objects.filter(tag=tag).aggregate(
         approved=Count("pk", filter=Q(state=ProductTag.State.APPROVED)),
         rejected=Count("pk", filter=Q(state=ProductTag.State.REJECTED)),
@@ -144,7 +169,8 @@ def _detail_context(tag: Tag, **forms: object) -> dict:
         "counts": counts,
         "affected": taxonomy_service.affected_products(tag),
         "merged_from": tag.merged_from.select_related("group").order_by("name"),
-        "rename_form": forms.get("rename_form") or RenameTagForm(initial={"name": tag.name}),
+        "rename_form": forms.get("rename_form")
+        or RenameTagForm(tag=tag, initial={"name": tag.name}),
         "merge_form": forms.get("merge_form") or MergeTagForm(source=tag),
         "merge_record": taxonomy_service.last_merge(tag) if tag.merged_into_id else None,
         "aliases_form": forms.get("aliases_form")
@@ -208,11 +234,9 @@ def _confirm(
 @require_POST
 def rename(request: SignedInRequest, tag_id: int) -> HttpResponse:
     tag = _tag(tag_id)
-    form = RenameTagForm(request.POST)
+    form = RenameTagForm(request.POST, tag=tag)
     if not form.is_valid():
-        return render(
-            request, "annotation/taxonomy_tag.html", _detail_context(tag, rename_form=form)
-        )
+        return _refused_rename(request, tag, form)
     name = form.cleaned_data["name"]
     if not form.cleaned_data["confirm"]:
         summary = _(
@@ -225,10 +249,27 @@ def rename(request: SignedInRequest, tag_id: int) -> HttpResponse:
     try:
         taxonomy_service.rename_tag(tag, name, user=request.user)
     except TaxonomyError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("Renamed to %(key)s.") % {"key": f"{tag.group.name}:{name}"})
+        # Someone took the name between the two steps: say so by the field.
+        form.add_error("name", exc.localized())
+        return _refused_rename(request, tag, form)
+    messages.success(request, _("Renamed to %(key)s.") % {"key": f"{tag.group.name}:{name}"})
     return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
+
+
+def _refused_rename(request: HttpRequest, tag: Tag, form: RenameTagForm) -> HttpResponse:
+    """The tag's page with the refused rename; when the name is another tag's,
+    the merge form already names that tag, one click from merging instead."""
+    merge_form = None
+    if form.clash is not None and form.clash.is_active:
+        clash = form.clash
+        merge_form = MergeTagForm(
+            source=tag, initial={"into": f"{tag.group.name}:{clash.name}", "into_id": clash.pk}
+        )
+    return render(
+        request,
+        "annotation/taxonomy_tag.html",
+        _detail_context(tag, rename_form=form, merge_form=merge_form),
+    )
 
 
 @admin_required
@@ -245,8 +286,7 @@ def merge(request: SignedInRequest, tag_id: int) -> HttpResponse:
         try:
             preview = taxonomy_service.merge_preview(tag, into)
         except TaxonomyError as exc:
-            messages.error(request, str(exc))
-            return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
+            return _refused_merge(request, tag, form, exc)
         summary = _(
             "Merge %(source)s into %(target)s: its decisions and history move to "
             "%(target)s, and %(source)s is deprecated. The merge can be undone."
@@ -256,12 +296,18 @@ def merge(request: SignedInRequest, tag_id: int) -> HttpResponse:
     try:
         taxonomy_service.merge_tags(tag, into, user=request.user)
     except TaxonomyError as exc:
-        messages.error(request, str(exc))
-        return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
+        return _refused_merge(request, tag, form, exc)
     messages.success(
         request, _("Merged %(source)s into %(target)s.") % {"source": tag.key, "target": into.key}
     )
     return redirect("annotation:taxonomy_tag", tag_id=into.pk)
+
+
+def _refused_merge(
+    request: HttpRequest, tag: Tag, form: MergeTagForm, exc: TaxonomyError
+) -> HttpResponse:
+    form.add_error(None, exc.localized())
+    return render(request, "annotation/taxonomy_tag.html", _detail_context(tag, merge_form=form))
 
 
 def _facet_name(tag: Tag) -> str:
@@ -320,7 +366,7 @@ def unmerge(request: SignedInRequest, tag_id: int) -> HttpResponse:
     try:
         result = taxonomy_service.unmerge_tag(tag, user=request.user)
     except TaxonomyError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, exc.localized())
         return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
     messages.success(
         request,
@@ -382,7 +428,7 @@ def deprecate(request: SignedInRequest, tag_id: int) -> HttpResponse:
     try:
         taxonomy_service.deprecate_tag(tag, user=request.user)
     except TaxonomyError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, exc.localized())
     else:
         messages.success(request, _("%(tag)s is deprecated.") % {"tag": tag.key})
     return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
@@ -400,9 +446,11 @@ def aliases(request: SignedInRequest, tag_id: int) -> HttpResponse:
     try:
         taxonomy_service.set_aliases(tag, form.cleaned_data["aliases"], user=request.user)
     except TaxonomyError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("Aliases of %(tag)s saved.") % {"tag": localized_label(tag)})
+        form.add_error("aliases", exc.localized())
+        return render(
+            request, "annotation/taxonomy_tag.html", _detail_context(tag, aliases_form=form)
+        )
+    messages.success(request, _("Aliases of %(tag)s saved.") % {"tag": localized_label(tag)})
     return redirect("annotation:taxonomy_tag", tag_id=tag.pk)
 
 
@@ -434,7 +482,7 @@ def category_rule(request: SignedInRequest, tag_id: int) -> HttpResponse:
     try:
         categories.set_category_rule(tag, facet, form.allowed, user=request.user)
     except TaxonomyError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, exc.localized())
     else:
         messages.success(
             request,

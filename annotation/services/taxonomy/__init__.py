@@ -24,7 +24,7 @@ from annotation.services.taxonomy.lifecycle import (
     rename_tag,
     set_aliases,
 )
-from annotation.services.taxonomy.names import MAX_FACET, MAX_TAG
+from annotation.services.taxonomy.names import MAX_FACET, MAX_TAG, is_facet_name
 from annotation.services.taxonomy.unmerge import (
     MergePreview,
     UnmergeResult,
@@ -47,6 +47,7 @@ __all__ = [
     "deprecate_tag",
     "facet_named",
     "import_taxonomy",
+    "is_facet_name",
     "last_merge",
     "merge_preview",
     "merge_tags",

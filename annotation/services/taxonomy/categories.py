@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext_noop
 
 from annotation.errors import TaxonomyError
 from annotation.models import CategoryFacet, ProductTag, Tag, TagGroup
@@ -115,9 +116,12 @@ def set_category_rule(
     the category facet itself."""
     current = category_facet()
     if current is None or category.group_id != current.pk:
-        raise TaxonomyError(f"{category.key!r} is not a tag of the category facet")
+        raise TaxonomyError(
+            gettext_noop("%(tag)s is not a tag of the category facet"),
+            {"tag": repr(category.key)},
+        )
     if facet.pk == current.pk:
-        raise TaxonomyError("the category facet always applies")
+        raise TaxonomyError(gettext_noop("the category facet always applies"))
     if allowed is None:
         CategoryFacet.objects.filter(category=category, facet=facet).delete()
         return

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from annotation.errors import TaxonomyError
 from annotation.models import ProductTag, ReviewEvent, Suggestion, Tag, TagMerge
@@ -57,7 +58,8 @@ def check_name(tag: Tag, new_name: str) -> str:
     other = Tag.objects.filter(group_id=tag.group_id, name__iexact=name).exclude(pk=tag.pk).first()
     if other is not None:
         raise TaxonomyError(
-            f"the facet already has a tag named {other.name!r}; merge the two tags instead"
+            gettext_noop("the facet already has a tag named %(name)s; merge the two tags instead"),
+            {"name": repr(other.name)},
         )
     return name
 
@@ -74,7 +76,10 @@ def check_aliases(tag: Tag, aliases: Iterable[str]) -> list[str]:
     for alias in cleaned:
         owner = owners.get(alias.casefold())
         if owner is not None:
-            raise TaxonomyError(f"{alias!r} already leads to the tag {owner.name!r}")
+            raise TaxonomyError(
+                gettext_noop("%(alias)s already leads to the tag %(tag)s"),
+                {"alias": repr(alias), "tag": repr(owner.name)},
+            )
     return cleaned
 
 
@@ -145,7 +150,7 @@ def merge_tags(source: Tag, into: Tag, *, user: User | None) -> MergeResult:
     Raises TaxonomyError for a merge into itself, across facets, into a
     deprecated tag, or of a tag that was already merged."""
     if source.pk == into.pk:
-        raise TaxonomyError("a tag cannot be merged into itself")
+        raise TaxonomyError(gettext_noop("a tag cannot be merged into itself"))
     result = MergeResult()
     with transaction.atomic():
         source, into = _lock_pair(source, into)
@@ -190,16 +195,23 @@ def _lock_pair(source: Tag, into: Tag) -> tuple[Tag, Tag]:
 def check_merge(source: Tag, into: Tag) -> None:
     """TaxonomyError when `source` may not be merged into `into`."""
     if source.pk == into.pk:
-        raise TaxonomyError("a tag cannot be merged into itself")
+        raise TaxonomyError(gettext_noop("a tag cannot be merged into itself"))
     if source.group_id != into.group_id:
         raise TaxonomyError(
-            f"{source.key} and {into.key} belong to different facets; "
-            "merging across facets is not allowed"
+            gettext_noop(
+                "%(source)s and %(target)s belong to different facets; "
+                "merging across facets is not allowed"
+            ),
+            {"source": source.key, "target": into.key},
         )
     if not into.is_active:
-        raise TaxonomyError(f"{into.key} is deprecated; merge into an active tag")
+        raise TaxonomyError(
+            gettext_noop("%(tag)s is deprecated; merge into an active tag"), {"tag": into.key}
+        )
     if source.merged_into_id is not None:
-        raise TaxonomyError(f"{source.key} was already merged into another tag")
+        raise TaxonomyError(
+            gettext_noop("%(tag)s was already merged into another tag"), {"tag": source.key}
+        )
 
 
 def _move_decisions(
@@ -305,7 +317,7 @@ def deprecate_tag(tag: Tag, *, user: User | None) -> int:
     with transaction.atomic():
         tag = Tag.objects.select_for_update().select_related("group").get(pk=tag.pk)
         if not tag.is_active:
-            raise TaxonomyError(f"{tag.key} is already deprecated")
+            raise TaxonomyError(gettext_noop("%(tag)s is already deprecated"), {"tag": tag.key})
         tag.status = Tag.Status.DEPRECATED
         tag.save(update_fields=["status", "updated_at"])
         withdrawn, _ = Suggestion.objects.filter(tag=tag).delete()

@@ -22,6 +22,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from annotation.errors import TaxonomyError
 from annotation.models import Product, ProductTag, ReviewEvent, Suggestion, Tag, TagMerge
@@ -104,12 +105,15 @@ def last_merge(tag: Tag) -> TagMerge | None:
 def _check_unmerge(tag: Tag, record: TagMerge | None) -> Tag:
     """The tag `tag` was merged into; TaxonomyError when it cannot be unmerged now."""
     if tag.merged_into_id is None:
-        raise TaxonomyError(f"{tag.key} is not merged into another tag")
+        raise TaxonomyError(
+            gettext_noop("%(tag)s is not merged into another tag"), {"tag": tag.key}
+        )
     into_id = record.into_id if record is not None else tag.merged_into_id
     into = Tag.objects.select_related("group", "merged_into__group").get(pk=into_id)
     if into.merged_into is not None:
         raise TaxonomyError(
-            f"{into.key} was merged into {into.merged_into.key} since; unmerge that first"
+            gettext_noop("%(tag)s was merged into %(target)s since; unmerge that first"),
+            {"tag": into.key, "target": into.merged_into.key},
         )
     return into
 
