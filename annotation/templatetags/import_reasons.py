@@ -30,6 +30,31 @@ _TYPE_NAMES: dict[str, "StrOrPromise"] = {
 }
 
 
+# What the importer says a file that is not a catalogue looks like
+# (streams._MAGIC and streams.describe_binary).
+_FILE_KINDS: dict[str, "StrOrPromise"] = {
+    "a PNG image": _("a PNG image"),
+    "a JPEG image": _("a JPEG image"),
+    "a GIF image": _("a GIF image"),
+    "a PDF document": _("a PDF document"),
+    "a ZIP archive (an Excel .xlsx workbook is one: save it as CSV)": _(
+        "a ZIP archive (an Excel .xlsx workbook is one: save it as CSV)"
+    ),
+    "an old Microsoft Office file (save it as CSV)": _(
+        "an old Microsoft Office file (save it as CSV)"
+    ),
+    "a bzip2 archive (only gzip compression is supported)": _(
+        "a bzip2 archive (only gzip compression is supported)"
+    ),
+    "an xz archive (only gzip compression is supported)": _(
+        "an xz archive (only gzip compression is supported)"
+    ),
+    "a 7-Zip archive": _("a 7-Zip archive"),
+    "UTF-16 text (save the file as UTF-8)": _("UTF-16 text (save the file as UTF-8)"),
+    "a binary file": _("a binary file"),
+}
+
+
 @dataclass(frozen=True)
 class Reason:
     pattern: re.Pattern[str]
@@ -230,10 +255,26 @@ REASONS: tuple[Reason, ...] = (
     ),
     _r(
         r"the data is over (?P<limit>.+) once decompressed, the most one import reads "
+        r"\(a file that inflates this much is refused\); split the catalogue into smaller files",
+        _(
+            "the data is over %(limit)s once decompressed, the most one import reads (a file "
+            "that inflates this much is refused); split the catalogue into smaller files"
+        ),
+    ),
+    _r(
+        r"the data is over (?P<limit>.+) once decompressed, the most one import reads "
         r"\(a file that inflates this much is refused\)",
         _(
             "the data is over %(limit)s once decompressed, the most one import reads (a file "
             "that inflates this much is refused)"
+        ),
+    ),
+    _r(
+        r"the file is over (?P<limit>.+), the most one import reads; "
+        r"split the catalogue into smaller files",
+        _(
+            "the file is over %(limit)s, the most one import reads; split the catalogue into "
+            "smaller files"
         ),
     ),
     _r(
@@ -252,6 +293,45 @@ REASONS: tuple[Reason, ...] = (
         r"the file is (?P<size>[\d.,]+ \w+); the limit is (?P<limit>[\d.,]+ \w+)",
         _("the file is %(size)s; the limit is %(limit)s"),
     ),
+    _r(
+        r"expected a JSON object for a product, found (?P<type>.+)",
+        _("expected a JSON object for a product, found %(type)s"),
+    ),
+    _r(
+        r"malformed JSON: (?P<problem>.+) \(column (?P<column>\d+)\)",
+        _("malformed JSON: %(problem)s (column %(column)s)"),
+    ),
+    _r(r"malformed JSON: (?P<problem>.+)", _("malformed JSON: %(problem)s")),
+    _r(
+        r"the row has (?P<n>[\d,]+) values but the header has (?P<columns>[\d,]+) columns "
+        r"\(check the quoting and the separators\)",
+        _(
+            "the row has %(n)s values but the header has %(columns)s columns (check the "
+            "quoting and the separators)"
+        ),
+    ),
+    _r(r"not valid CSV: (?P<problem>.+)", _("not valid CSV: %(problem)s")),
+    _r(
+        r"invalid UTF-8 at byte offset (?P<offset>\d+) of the file "
+        r"\(save the file with UTF-8 encoding\)",
+        _(
+            "invalid UTF-8 at byte offset %(offset)s of the file (save the file with UTF-8 encoding)"
+        ),
+    ),
+    _r(
+        r"invalid UTF-8 at byte offset (?P<offset>\d+) of the decompressed data "
+        r"\(save the file with UTF-8 encoding\)",
+        _(
+            "invalid UTF-8 at byte offset %(offset)s of the decompressed data (save the file "
+            "with UTF-8 encoding)"
+        ),
+    ),
+    _r(r"the header row has (?P<problem>.+)", _("the header row has a problem: %(problem)s")),
+    _r(
+        rf"the id (?P<id>{_Q}) appears twice: first on line (?P<line>[\d,]+)",
+        _("the id %(id)s appears twice: first on line %(line)s"),
+    ),
+    _r(r"unreadable row", _("unreadable row")),
     # The background job (annotation.services.importing.background).
     _r(
         r"the import stopped with an internal error; nothing was saved",
@@ -275,18 +355,65 @@ REASONS: tuple[Reason, ...] = (
 )
 
 
-def translate_reason(reason: str) -> str:
-    """The reason in the active language (as written when unknown)."""
-    for known in REASONS:
-        match = known.pattern.fullmatch(reason)
+# What Python's json and csv modules say is wrong (the `problem` of "malformed
+# JSON: …", "the JSON is malformed: …", "not valid CSV: …").
+PROBLEMS: tuple[Reason, ...] = (
+    _r(r"Expecting value", _("a value is expected here")),
+    _r(
+        r"Expecting property name enclosed in double quotes",
+        _("a property name in double quotes is expected here"),
+    ),
+    _r(r"Expecting ',' delimiter", _("a comma is expected here")),
+    _r(r"Expecting ':' delimiter", _("a colon is expected here")),
+    _r(r"Unterminated string starting at", _("a string is not closed")),
+    _r(r"Invalid control character (?P<char>.+) at", _("invalid control character %(char)s")),
+    _r(r"Invalid control character at", _("invalid control character")),
+    _r(r"Invalid \\escape: (?P<escape>.+)", _("invalid escape %(escape)s")),
+    _r(r"Invalid \\uXXXX escape", _("invalid \\uXXXX escape")),
+    _r(r"Extra data", _("more data follows the value")),
+    _r(
+        r"(?P<name>NaN|Infinity|-Infinity) is not a valid JSON value",
+        _("%(name)s is not a valid JSON value"),
+    ),
+    _r(r"line contains NUL", _("the line contains a NUL character")),
+    _r(
+        r"field larger than field limit \((?P<limit>\d+)\)",
+        _("a field is larger than %(limit)s characters"),
+    ),
+    _r(
+        r"new-line character seen in unquoted field.*",
+        _("a line break inside an unquoted field"),
+    ),
+    _r(r"'.' expected after '\"'", _("a separator is expected after a closing quote")),
+)
+
+
+def _match(table: tuple[Reason, ...], text: str) -> str | None:
+    for known in table:
+        match = known.pattern.fullmatch(text)
         if match is None:
             continue
-        values = {
-            name: str(_TYPE_NAMES.get(value, value)) if name == "type" else value
-            for name, value in match.groupdict().items()
-        }
+        values = {name: _detail(name, value) for name, value in match.groupdict().items()}
         return str(known.text) % values if values else str(known.text)
-    return reason
+    return None
+
+
+def _detail(name: str, value: str) -> str:
+    """A detail of a reason, itself translated where it is one of the
+    importer's words (a JSON type, a kind of file, a nested problem)."""
+    if name == "type":
+        return str(_TYPE_NAMES.get(value, value))
+    if name == "what":  # a kind of file; a field name (title, id) is left as is
+        return str(_FILE_KINDS.get(value, value))
+    if name == "problem":
+        return _match(PROBLEMS, value) or translate_reason(value)
+    return value
+
+
+def translate_reason(reason: str) -> str:
+    """The reason in the active language (as written when unknown)."""
+    found = _match(REASONS, reason)
+    return reason if found is None else found
 
 
 @register.filter

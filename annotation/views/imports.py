@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from annotation.errors import ImportFileError
 from annotation.models import ImportBatch
 from annotation.services import workers
-from annotation.services.importing import queue_import
+from annotation.services.importing import created_taxonomy, queue_import
 from annotation.services.importing.uploads import accepted_name
 from annotation.views.access import SignedInRequest, admin_required
 
@@ -107,8 +107,9 @@ def import_progress(request: SignedInRequest, batch_id: int) -> HttpResponse:
 
 
 def _batch_context(batch: ImportBatch) -> dict[str, Any]:
-    """The batch, and while it waits in the queue, whether any worker will take it."""
+    """The batch; while it waits in the queue, whether any worker will take it;
+    once it succeeded, the facets and tags it created."""
     missing = None
     if batch.status == ImportBatch.Status.QUEUED:
         missing = workers.missing_for_page(None, batch.started_at)
-    return {"batch": batch, "missing_worker": missing}
+    return {"batch": batch, "missing_worker": missing, "created": created_taxonomy(batch)}

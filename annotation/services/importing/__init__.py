@@ -8,11 +8,13 @@ cannot be read as a whole raises annotation.errors.ImportFileError inside the
 service, which records it on the batch. limits.py holds the caps that bound an
 import's memory (json_stream.py reads JSON documents an element at a time,
 spool.py keeps the clean rows on disk until the write); uploads.py stores
-uploaded files and background.py runs their imports in a worker.
+uploaded files and background.py runs their imports in a worker; created.py
+finds the facets and tags an import created.
 """
 
 from annotation.errors import ImportFileError
 from annotation.services.importing.background import queue_import, run_queued_import
+from annotation.services.importing.created import CreatedTaxonomy, created_taxonomy
 from annotation.services.importing.limits import ImportLimits
 from annotation.services.importing.rows import (
     MAX_DESCRIPTION,
@@ -32,12 +34,14 @@ __all__ = [
     "FORMATS",
     "MAX_DESCRIPTION",
     "MAX_TITLE",
+    "CreatedTaxonomy",
     "ImportFileError",
     "ImportLimits",
     "ImportProgress",
     "ImportResult",
     "RowError",
     "content_hash",
+    "created_taxonomy",
     "import_into",
     "import_products",
     "queue_import",

@@ -12,6 +12,7 @@ from django.db.models import Field, Model
 from django.db.models.fields.reverse_related import ForeignObjectRel
 
 from annotation.models import ImportBatch, Product, ProductTag, ReviewEvent
+from annotation.services.importing.created import batch_note
 from annotation.services.importing.rows import ProductRow
 from annotation.services.importing.tags import TagResolver
 from annotation.services.tag_changes import record_tag_changes
@@ -151,7 +152,7 @@ class _Writer:
         self.resolver = resolver
         self.now = now
         self.counts = WriteCounts()
-        self.note = f"import batch {batch.pk}"
+        self.note = batch_note(batch.pk)
         self.touched: set[int] = set()
         self.user_id = user.pk if user is not None else None
         self.db_now = connection.ops.adapt_datetimefield_value(now)
