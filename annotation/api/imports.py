@@ -82,7 +82,9 @@ class ImportUploadSerializer(serializers.Serializer):
             )
         if not accepted_name(upload.name or ""):
             raise serializers.ValidationError(
-                f"upload a {', '.join(ALLOWED_SUFFIXES)} file (optionally .gz)"
+                # Worded as the import page words it ("… or .json file").
+                f"upload a {', '.join(ALLOWED_SUFFIXES[:-1])} or {ALLOWED_SUFFIXES[-1]} file "
+                "(optionally .gz)"
             )
         return upload
 

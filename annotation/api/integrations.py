@@ -69,7 +69,13 @@ class TokenCreateSerializer(serializers.Serializer):
                 "an admin" if attrs["scope"] == ApiToken.Scope.ADMIN else "an API client or admin"
             )
             raise serializers.ValidationError(
-                {"scope": [f"{user.username} is not {needs}; a {attrs['scope']} token needs one"]}
+                # "a token with the export scope": no article to agree with the scope.
+                {
+                    "scope": [
+                        f"{user.username} is not {needs}; "
+                        f"a token with the {attrs['scope']} scope needs one"
+                    ]
+                }
             )
         attrs["user"] = user
         return attrs

@@ -68,7 +68,7 @@ def test_a_queued_import_reports_its_state(integrations: APIClient, upload_dir: 
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [
-        ("photo.png", b"\x89PNG", "upload a .csv, .tsv, .jsonl, .ndjson, .json file"),
+        ("photo.png", b"\x89PNG", "upload a .csv, .tsv, .jsonl, .ndjson or .json file"),
         ("big.csv", b"id,title\n" + b"1,x\n" * 10, "the file is 49 bytes; the limit is 20 bytes"),
     ],
 )

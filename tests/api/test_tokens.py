@@ -64,6 +64,26 @@ def test_an_admin_scope_needs_an_admin_user(
     assert "not an admin" in response.json()["scope"][0]
 
 
+@pytest.mark.parametrize(
+    ("scope", "message"),
+    [
+        ("export", "mia-x is not an API client or admin; a token with the export scope needs one"),
+        ("admin", "mia-x is not an admin; a token with the admin scope needs one"),
+    ],
+)
+def test_a_scope_beyond_the_users_role_is_refused_in_plain_english(
+    integrations: APIClient, make_user: Callable[..., User], scope: str, message: str
+) -> None:
+    make_user("mia-x", roles.MERCHANDISER)
+
+    response = integrations.post(
+        reverse("api:tokens"), {"name": "x", "user": "mia-x", "scope": scope}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"scope": [message]}
+
+
 @pytest.mark.parametrize("how", ["delete", "revoke"])
 def test_a_revoked_token_is_refused(
     integrations: APIClient, export_token: tuple[ApiToken, str], how: str
