@@ -1,6 +1,8 @@
+import json
 from pathlib import Path
 
 import pytest
+import yaml
 from django.core.management import call_command
 from django.test import Client
 
@@ -31,3 +33,53 @@ def test_the_schema_is_served(client: Client) -> None:
 
     assert response.status_code == 200
     assert "/api/v1/products/" in response.json()["paths"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "accept"),
+    [
+        ("?format=json", ""),
+        ("?format=json", "*/*"),
+        ("", "application/json"),
+        ("", "application/vnd.oai.openapi+json"),
+        # The parameter wins over an Accept header that names the other format.
+        ("?format=json", "application/yaml"),
+    ],
+)
+def test_the_schema_is_json_when_asked(client: Client, query: str, accept: str) -> None:
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+
+    response = client.get(f"/api/schema/{query}", **headers)
+
+    assert response.status_code == 200
+    assert "json" in response["Content-Type"]
+    assert "/api/v1/products/" in json.loads(response.content)["paths"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "accept"),
+    [("", ""), ("", "*/*"), ("?format=yaml", ""), ("?format=yaml", "application/json")],
+)
+def test_the_schema_is_yaml_by_default_or_when_asked(
+    client: Client, query: str, accept: str
+) -> None:
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+
+    response = client.get(f"/api/schema/{query}", **headers)
+
+    assert response.status_code == 200
+    assert "yaml" in response["Content-Type"] or "openapi" in response["Content-Type"]
+    assert "json" not in response["Content-Type"]
+    assert "/api/v1/products/" in yaml.safe_load(response.content)["paths"]
+    assert not response.content.lstrip().startswith(b"{")
+
+
+@pytest.mark.django_db
+def test_another_schema_format_is_a_400_saying_which_there_are(client: Client) -> None:
+    response = client.get("/api/schema/?format=xml")
+
+    assert response.status_code == 400
+    assert response.json() == {"format": ["use one of yaml, json"]}
+
