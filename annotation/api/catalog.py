@@ -18,7 +18,6 @@ from annotation.api.base import (
     Conflict,
     GenericApiView,
     ListApiView,
-    SlugField,
     bad_request,
     error_response,
     validated,
@@ -27,6 +26,7 @@ from annotation.api.permissions import ReviewerReadsAdminWrites
 from annotation.api.serializers import (
     BulkProductsDocSerializer,
     BulkProductsSerializer,
+    FacetNameField,
     ImportOutcomeSerializer,
     ProductCreateSerializer,
     ProductPatchSerializer,
@@ -35,7 +35,7 @@ from annotation.api.serializers import (
     with_approved_tags,
 )
 from annotation.inputs import parse_id
-from annotation.models import Product, Suggestion, TagGroup
+from annotation.models import Product, Suggestion
 from annotation.roles import signed_in
 from annotation.services import active_model
 from annotation.services.importing import ImportResult, import_products
@@ -47,12 +47,7 @@ class ProductQuerySerializer(serializers.Serializer):
     category = serializers.CharField(required=False, max_length=200)
     state = serializers.ChoiceField(choices=["reviewed", "unreviewed"], required=False)
     tag = TagKeyField(required=False, help_text="facet:value the active model suggests")
-    facet = SlugField(
-        slug_field="name",
-        queryset=TagGroup.objects.all(),
-        required=False,
-        help_text="Facet name of the active model's suggestions",
-    )
+    facet = FacetNameField(required=False, help_text="Facet name of the active model's suggestions")
     score_min = serializers.FloatField(required=False, min_value=0, max_value=1)
     score_max = serializers.FloatField(required=False, min_value=0, max_value=1)
     has_tag = TagKeyField(required=False, help_text="facet:value approved on the product")

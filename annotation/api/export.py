@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from annotation.api.base import ApiView
 from annotation.api.permissions import CanExport
+from annotation.api.serializers import FacetNameField, TagKeyField
 from annotation.inputs import parse_timestamp
 from annotation.services import export
 from annotation.services.export import interop
@@ -21,8 +22,8 @@ class ExportQuery(serializers.Serializer):
     format = serializers.ChoiceField(choices=FORMATS, default="json", required=False)
     cursor = serializers.CharField(required=False)
     updated_since = serializers.CharField(required=False)
-    tag = serializers.RegexField(r"^[^:]+:.+$", required=False)
-    facet = serializers.CharField(required=False)
+    tag = TagKeyField(required=False)
+    facet = FacetNameField(required=False)
     product_ids = serializers.CharField(required=False)
     category = serializers.CharField(required=False)
     page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=1000)
@@ -147,8 +148,14 @@ class ExportView(ApiView):
             ),
             OpenApiParameter("cursor", str, description="next_cursor of the previous page"),
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME),
-            OpenApiParameter("tag", str, description="facet:value"),
-            OpenApiParameter("facet", str),
+            OpenApiParameter(
+                "tag",
+                str,
+                description="facet:value (or an alias; any case); an unknown tag is a 400",
+            ),
+            OpenApiParameter(
+                "facet", str, description="Facet name (any case); an unknown facet is a 400"
+            ),
             OpenApiParameter("product_ids", str, description="comma-separated external ids"),
             OpenApiParameter("category", str, description="category path prefix"),
             OpenApiParameter("page_size", int),
@@ -169,8 +176,10 @@ class ExportView(ApiView):
         data = query.validated_data
         flt = export.ExportFilter(
             updated_since=data.get("updated_since"),
-            tag=data.get("tag"),
-            facet=data.get("facet"),
+            # The canonical names of the tag and facet the parameters name (an
+            # alias or another case too, as every tag filter of the API reads them).
+            tag=data["tag"].key if "tag" in data else None,
+            facet=data["facet"].name if "facet" in data else None,
             product_ids=tuple(
                 p.strip() for p in data.get("product_ids", "").split(",") if p.strip()
             ),

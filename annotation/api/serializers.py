@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from annotation.models import Product, ProductTag, Tag, TagGroup
 from annotation.services.importing.tags import TagResolver
+from annotation.services.taxonomy import facet_named
 
 
 def with_approved_tags(products: QuerySet[Product]) -> QuerySet[Product]:
@@ -46,6 +47,26 @@ class TagKeyField(serializers.CharField):
 
     def to_representation(self, value: Tag) -> str:  # type: ignore[override]  # a str on the wire, a Tag inside
         return value.key
+
+
+def find_facet(name: str) -> TagGroup:
+    """The facet called `name`, matched as a tag key's facet is (case-insensitively,
+    as the import matches); ValidationError when there is none, so that a filter
+    on a misspelt facet is refused instead of matching nothing."""
+    group = facet_named(name.strip()) if name.strip() else None
+    if group is None:
+        raise serializers.ValidationError(f"unknown facet {name!r}")
+    return group
+
+
+class FacetNameField(serializers.CharField):
+    """A facet given by name; validates to the TagGroup (400 "unknown facet")."""
+
+    def to_internal_value(self, data: Any) -> TagGroup:  # type: ignore[override]  # a str on the wire, a TagGroup inside
+        return find_facet(super().to_internal_value(data))
+
+    def to_representation(self, value: TagGroup) -> str:  # type: ignore[override]  # a str on the wire, a TagGroup inside
+        return value.name
 
 
 # -- products ---------------------------------------------------------------------------

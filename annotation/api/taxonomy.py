@@ -19,7 +19,12 @@ from annotation.api.base import (
     validated,
 )
 from annotation.api.permissions import IsTaggerAdmin, ReviewerReadsAdminWrites
-from annotation.api.serializers import FacetSerializer, TagDetailSerializer, TagSerializer
+from annotation.api.serializers import (
+    FacetNameField,
+    FacetSerializer,
+    TagDetailSerializer,
+    TagSerializer,
+)
 from annotation.errors import TaxonomyError
 from annotation.models import Tag, TagGroup
 from annotation.roles import signed_in
@@ -83,7 +88,9 @@ class FacetDetailView(GenericApiView):
 
 
 class TagQuerySerializer(serializers.Serializer):
-    facet = serializers.CharField(required=False, help_text="Facet name")
+    facet = FacetNameField(
+        required=False, help_text="Facet name (any case); an unknown one is a 400"
+    )
     status = serializers.ChoiceField(choices=Tag.Status.choices, required=False)
     q = serializers.CharField(required=False, max_length=200, help_text="Part of the name")
 
@@ -129,8 +136,8 @@ class TagListView(ListApiView):
         self, queryset: QuerySet[Tag]
     ) -> QuerySet[Tag]:
         query = validated(TagQuerySerializer, self.request.query_params)
-        if query.get("facet"):
-            queryset = queryset.filter(group__name__iexact=query["facet"])
+        if "facet" in query:
+            queryset = queryset.filter(group=query["facet"])
         if query.get("status"):
             queryset = queryset.filter(status=query["status"])
         if query.get("q"):

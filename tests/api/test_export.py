@@ -118,6 +118,44 @@ def test_filters_select_the_products(
     assert {record["id"] for record in body["results"]} == expected
 
 
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"tag": "Color:RED"}, {"sku-1"}),
+        ({"tag": "color:crimson"}, {"sku-1"}),  # an alias, as the products' filters read it
+        ({"facet": "SIZE"}, {"sku-3"}),
+    ],
+)
+def test_the_tag_and_facet_filters_read_names_as_the_rest_of_the_api(
+    exporter: APIClient, tagged: list[Product], params: dict[str, str], expected: set[str]
+) -> None:
+    body = exporter.get(EXPORT, params).json()
+
+    assert {record["id"] for record in body["results"]} == expected
+
+
+@pytest.mark.parametrize("export_format", ["json", "jsonl", "csv", "labelstudio", "hf"])
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"tag": "nope:nope"}, {"tag": ["unknown tag 'nope:nope'"]}),
+        ({"tag": "color:plaid"}, {"tag": ["unknown tag 'color:plaid'"]}),
+        ({"facet": "nope"}, {"facet": ["unknown facet 'nope'"]}),
+    ],
+)
+def test_an_unknown_tag_or_facet_is_a_400_not_an_empty_export(
+    exporter: APIClient,
+    tagged: list[Product],
+    export_format: str,
+    params: dict[str, str],
+    error: dict[str, list[str]],
+) -> None:
+    response = exporter.get(EXPORT, {"format": export_format, **params})
+
+    assert response.status_code == 400
+    assert response.json() == error
+
+
 def test_updated_since_returns_only_later_changes(
     exporter: APIClient, tagged: list[Product], world: World
 ) -> None:
@@ -145,7 +183,7 @@ def test_updated_since_in_the_future_returns_nothing(
         ({"cursor": "not-a-cursor"}, "cursor", "invalid cursor"),
         ({"updated_since": "yesterday"}, "updated_since", "ISO 8601"),
         ({"format": "xml"}, "format", "not a valid choice"),
-        ({"tag": "red"}, "tag", ""),
+        ({"tag": "red"}, "tag", "not in facet:value form"),
     ],
 )
 def test_bad_parameters_are_refused_with_a_clear_message(

@@ -56,6 +56,31 @@ def test_an_unknown_tag_filter_is_a_400(world: World, integrations: APIClient) -
     assert response.json() == {"has_tag": ["unknown tag 'color:plaid'"]}
 
 
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"tag": "nope:nope"}, {"tag": ["unknown tag 'nope:nope'"]}),
+        ({"tag": "color:plaid"}, {"tag": ["unknown tag 'color:plaid'"]}),
+        ({"facet": "nope"}, {"facet": ["unknown facet 'nope'"]}),
+    ],
+)
+def test_an_unknown_suggestion_tag_or_facet_is_a_400(
+    world: World, integrations: APIClient, params: dict[str, str], error: dict[str, list[str]]
+) -> None:
+    response = integrations.get(PRODUCTS, params)
+
+    assert response.status_code == 400
+    assert response.json() == error
+
+
+def test_the_facet_filter_reads_a_name_in_any_case_as_the_tag_filters_do(
+    world: World, integrations: APIClient
+) -> None:
+    body = integrations.get(PRODUCTS, {"facet": "SIZE"}).json()
+
+    assert _ids(body) == ["sku-1"]
+
+
 def test_cursor_pages_walk_every_product_once(world: World, integrations: APIClient) -> None:
     seen: list[str] = []
     url: str | None = f"{PRODUCTS}?page_size=2"
