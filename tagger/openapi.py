@@ -101,7 +101,6 @@ def component_example(name: str, components: dict[str, Any]) -> Any:
     if name.startswith("Paginated") and name.endswith("List"):
         item = component_example(name[len("Paginated") : -len("List")], components)
         return {
-            "count": None,
             "next": "https://tagger.example.com/api/v1/resource/?cursor=cD0xMjM%3D",
             "previous": None,
             "results": [item],

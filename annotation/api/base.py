@@ -167,10 +167,37 @@ def _valid_position(model: type[Model], attr: str, position: str) -> bool:
     return True
 
 
-class _Cursor(CursorPagination):
-    page_size = 100
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+def page_size(request: Request, default: int = PAGE_SIZE, maximum: int = MAX_PAGE_SIZE) -> int:
+    """The `page_size` query parameter, validated as the export validates its own
+    (an integer from 1 to the maximum): anything else is a 400 naming the field,
+    never silently replaced by the default or cut to the maximum."""
+    raw = request.query_params.get("page_size")
+    if raw is None:
+        return default
+    field = serializers.IntegerField(min_value=1, max_value=maximum)
+    try:
+        value: int = field.run_validation(raw)
+    except ValidationError as exc:
+        raise ValidationError({"page_size": exc.detail}) from exc
+    return value
+
+
+class _PageSize:
+    """DRF's paginators ignore an invalid page_size and cut a large one to the
+    maximum; these refuse both (400)."""
+
+    def get_page_size(self, request: Request) -> int:
+        return page_size(request)
+
+
+class _Cursor(_PageSize, CursorPagination):
+    page_size = PAGE_SIZE
     page_size_query_param = "page_size"
-    max_page_size = 1000
+    max_page_size = MAX_PAGE_SIZE
     _model: type[Model] | None = None
 
     def paginate_queryset(  # type: ignore[override]  # pages querysets only
@@ -191,15 +218,20 @@ class _Cursor(CursorPagination):
         return cursor
 
 
-class _Pages(PageNumberPagination):
-    page_size = 100
+class _Pages(_PageSize, PageNumberPagination):
+    page_size = PAGE_SIZE
     page_size_query_param = "page_size"
-    max_page_size = 1000
+    max_page_size = MAX_PAGE_SIZE
 
 
 class CursorOrPagePagination(BasePagination):
     """Cursor pagination (stable while rows are added) unless the client asks for
-    `?page=N`, which also reports the total count. The view's `ordering` orders both."""
+    `?page=N`, which also reports the total count. The view's `ordering` orders both.
+
+    A cursor page has no `count` at all: counting would cost a second query over
+    the whole filtered list on every page (the products' filters join the
+    suggestions), which cursor paging exists to avoid, and a `count: null` would
+    read as data. Ask for `?page=1` to get the total."""
 
     def paginate_queryset(  # type: ignore[override]  # pages querysets only: it orders them
         self, queryset: QuerySet, request: Request, view: APIView | None = None
@@ -213,29 +245,26 @@ class CursorOrPagePagination(BasePagination):
         return self._impl.paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data: list[Any]) -> Response:
-        count = None
+        body: dict[str, Any] = {}
         if isinstance(self._impl, _Pages):
             assert self._impl.page is not None, "paginate_queryset made the page"
-            count = self._impl.page.paginator.count
-        return Response(
-            {
-                "count": count,
-                "next": self._impl.get_next_link(),
-                "previous": self._impl.get_previous_link(),
-                "results": data,
-            }
-        )
+            body["count"] = self._impl.page.paginator.count
+        body["next"] = self._impl.get_next_link()
+        body["previous"] = self._impl.get_previous_link()
+        body["results"] = data
+        return Response(body)
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         # OpenAPI 3.1 (JSON Schema): null is a type, `nullable` is no keyword.
         link = {"type": ["string", "null"], "format": "uri"}
         return {
             "type": "object",
-            "required": ["count", "next", "previous", "results"],
+            "required": ["next", "previous", "results"],
             "properties": {
                 "count": {
-                    "type": ["integer", "null"],
-                    "description": "Total rows; only with ?page=",
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Total rows: only on ?page= pages; a cursor page has no count",
                 },
                 "next": link,
                 "previous": link,
@@ -244,19 +273,33 @@ class CursorOrPagePagination(BasePagination):
         }
 
     def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
-        def param(name: str, kind: str, description: str) -> dict[str, Any]:
+        def param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
             return {
                 "name": name,
                 "required": False,
                 "in": "query",
                 "description": description,
-                "schema": {"type": kind},
+                "schema": schema,
             }
 
         return [
-            param("cursor", "string", "The `next` or `previous` link's cursor"),
-            param("page", "integer", "Page number; switches to page pagination with a count"),
-            param("page_size", "integer", "Rows per page (at most 1000; default 100)"),
+            param("cursor", {"type": "string"}, "The `next` or `previous` link's cursor"),
+            param(
+                "page",
+                {"type": "integer"},
+                "Page number; switches to page pagination with a `count`",
+            ),
+            param(
+                "page_size",
+                {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_PAGE_SIZE,
+                    "default": PAGE_SIZE,
+                },
+                f"Rows per page, 1 to {MAX_PAGE_SIZE} (default {PAGE_SIZE}); any other "
+                "value is a 400",
+            ),
         ]
 
 

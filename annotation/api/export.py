@@ -16,6 +16,7 @@ from annotation.services.export import interop
 FORMATS = ("json", "jsonl", "csv", "labelstudio", "labelstudio-config", "hf", "hf-card")
 LABEL_STUDIO_TYPE = "application/vnd.label-studio+json"
 MAX_PAGE_SIZE = 5000
+PAGE_SIZE = 1000
 
 
 class ExportQuery(serializers.Serializer):
@@ -26,7 +27,7 @@ class ExportQuery(serializers.Serializer):
     facet = FacetNameField(required=False)
     product_ids = serializers.CharField(required=False)
     category = serializers.CharField(required=False)
-    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=1000)
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=PAGE_SIZE)
 
     def validate_updated_since(self, value: str) -> object:
         parsed = parse_timestamp(value)
@@ -158,7 +159,12 @@ class ExportView(ApiView):
             ),
             OpenApiParameter("product_ids", str, description="comma-separated external ids"),
             OpenApiParameter("category", str, description="category path prefix"),
-            OpenApiParameter("page_size", int),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": PAGE_SIZE},
+                description=f"Records per json page, 1 to {MAX_PAGE_SIZE} (default {PAGE_SIZE}); "
+                "any other value is a 400",
+            ),
         ],
         responses={
             (200, "application/json"): ExportPageSerializer,

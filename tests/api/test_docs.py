@@ -5,6 +5,7 @@ import pytest
 import yaml
 from django.core.management import call_command
 from django.test import Client
+from drf_spectacular.generators import SchemaGenerator
 
 
 def test_the_schema_is_valid_openapi_without_warnings(tmp_path: Path) -> None:
@@ -83,3 +84,21 @@ def test_another_schema_format_is_a_400_saying_which_there_are(client: Client) -
     assert response.status_code == 400
     assert response.json() == {"format": ["use one of yaml, json"]}
 
+
+def test_the_schema_documents_page_sizes_and_the_count() -> None:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    products = schema["paths"]["/api/v1/products/"]["get"]
+    export = schema["paths"]["/api/v1/export/"]["get"]
+    page = schema["components"]["schemas"]["PaginatedProductList"]
+
+    page_size = next(p for p in products["parameters"] if p["name"] == "page_size")["schema"]
+    export_size = next(p for p in export["parameters"] if p["name"] == "page_size")["schema"]
+    assert (page_size["minimum"], page_size["maximum"], page_size["default"]) == (1, 1000, 100)
+    assert (export_size["minimum"], export_size["maximum"], export_size["default"]) == (
+        1,
+        5000,
+        1000,
+    )
+    assert page["required"] == ["next", "previous", "results"]
+    assert page["properties"]["count"]["type"] == "integer"
+    assert "count" not in products["responses"]["200"]["content"]["application/json"]["example"]

@@ -184,6 +184,8 @@ def test_updated_since_in_the_future_returns_nothing(
         ({"updated_since": "yesterday"}, "updated_since", "ISO 8601"),
         ({"format": "xml"}, "format", "not a valid choice"),
         ({"tag": "red"}, "tag", "not in facet:value form"),
+        ({"page_size": "0"}, "page_size", "greater than or equal to 1"),
+        ({"page_size": "5001"}, "page_size", "less than or equal to 5000"),
     ],
 )
 def test_bad_parameters_are_refused_with_a_clear_message(

@@ -1,14 +1,115 @@
-"""What every endpoint that filters by a tag or a facet does with a name that
-names nothing: a 400 naming the parameter, the same way on each, never an empty
-list that looks like "no products have it"."""
+"""What every list endpoint does with the parameters they share, the same way on
+each: a tag or facet filter that names nothing is a 400 (never an empty list
+that looks like "no products have it"), a page size outside its bounds is a 400
+(never the default or the maximum instead), and a page carries a `count` only
+when it is a real one (?page=)."""
+
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from annotation.api.base import MAX_PAGE_SIZE, ListApiView
+from annotation.api.export import MAX_PAGE_SIZE as EXPORT_MAX_PAGE_SIZE
+from annotation.models import ApiToken
 from tests.api.conftest import World
+from tests.factories import WebhookFactory
 
 pytestmark = pytest.mark.django_db
+EXPORT = reverse("api:export")
+
+
+def _list_routes() -> list[str]:
+    """The names of the API's routes served by a ListApiView, found in the URL
+    conf, so that a list added later is checked too."""
+
+    def walk(patterns: list[Any]) -> Iterator[URLPattern]:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns)
+            else:
+                yield pattern
+
+    api = get_resolver().namespace_dict["api"][1]
+    return sorted(
+        str(p.name)
+        for p in walk(api.url_patterns)
+        if issubclass(getattr(p.callback, "view_class", object), ListApiView)
+    )
+
+
+LISTS = _list_routes()
+
+
+def _url(name: str) -> str:
+    if name == "webhook-deliveries":
+        return reverse(f"api:{name}", args=[WebhookFactory().pk])
+    return reverse(f"api:{name}")
+
+
+def test_the_lists_are_found() -> None:
+    assert {"products", "tags", "facets", "tokens", "training-runs", "model-versions"} <= set(LISTS)
+    assert "webhook-deliveries" in LISTS
+
+
+@pytest.mark.parametrize("name", LISTS)
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "Ensure this value is greater than or equal to 1."),
+        ("-1", "Ensure this value is greater than or equal to 1."),
+        ("abc", "A valid integer is required."),
+        (str(MAX_PAGE_SIZE + 1), f"Ensure this value is less than or equal to {MAX_PAGE_SIZE}."),
+    ],
+)
+def test_every_list_refuses_a_page_size_out_of_bounds(
+    world: World, integrations: APIClient, name: str, value: str, message: str
+) -> None:
+    url = _url(name)
+
+    cursor_page = integrations.get(url, {"page_size": value})
+    numbered_page = integrations.get(url, {"page_size": value, "page": "1"})
+
+    assert (cursor_page.status_code, cursor_page.json()) == (400, {"page_size": [message]})
+    assert (numbered_page.status_code, numbered_page.json()) == (400, {"page_size": [message]})
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "Ensure this value is greater than or equal to 1."),
+        ("-1", "Ensure this value is greater than or equal to 1."),
+        ("abc", "A valid integer is required."),
+        (
+            str(EXPORT_MAX_PAGE_SIZE + 1),
+            f"Ensure this value is less than or equal to {EXPORT_MAX_PAGE_SIZE}.",
+        ),
+    ],
+)
+def test_the_export_refuses_the_same_page_sizes_in_the_same_words(
+    world: World, export_token: tuple[ApiToken, str], value: str, message: str
+) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {export_token[1]}")
+
+    response = client.get(EXPORT, {"page_size": value})
+
+    assert (response.status_code, response.json()) == (400, {"page_size": [message]})
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_every_list_counts_only_numbered_pages(
+    world: World, integrations: APIClient, name: str
+) -> None:
+    url = _url(name)
+
+    cursor_page = integrations.get(url, {"page_size": MAX_PAGE_SIZE}).json()
+    numbered_page = integrations.get(url, {"page": "1", "page_size": MAX_PAGE_SIZE}).json()
+
+    assert set(cursor_page) == {"next", "previous", "results"}
+    assert numbered_page["count"] == len(numbered_page["results"])
 
 
 # Every parameter of the API that filters by a tag or a facet.

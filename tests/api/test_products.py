@@ -25,7 +25,8 @@ def test_the_list_shows_approved_tags(world: World, integrations: APIClient) -> 
     assert _ids(body) == ["sku-1", "sku-2", "sku-3"]
     assert body["results"][0]["tags"] == ["color:red"]
     assert body["results"][0]["category"] == "Apparel > Shirts"
-    assert body["count"] is None
+    # A cursor page has no count (not a null that reads as data): ?page= counts.
+    assert "count" not in body
 
 
 @pytest.mark.parametrize(
@@ -81,6 +82,34 @@ def test_the_facet_filter_reads_a_name_in_any_case_as_the_tag_filters_do(
     assert _ids(body) == ["sku-1"]
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "Ensure this value is greater than or equal to 1."),
+        ("-1", "Ensure this value is greater than or equal to 1."),
+        ("abc", "A valid integer is required."),
+        ("", "A valid integer is required."),
+        ("1.5", "A valid integer is required."),
+        ("1001", "Ensure this value is less than or equal to 1000."),
+    ],
+)
+@pytest.mark.parametrize("paging", [{}, {"page": "1"}])
+def test_an_invalid_page_size_is_a_400_naming_it(
+    world: World, integrations: APIClient, value: str, message: str, paging: dict[str, str]
+) -> None:
+    response = integrations.get(PRODUCTS, {"page_size": value, **paging})
+
+    assert response.status_code == 400
+    assert response.json() == {"page_size": [message]}
+
+
+def test_the_largest_page_size_is_served(world: World, integrations: APIClient) -> None:
+    response = integrations.get(PRODUCTS, {"page_size": "1000"})
+
+    assert response.status_code == 200
+    assert _ids(response.json()) == ["sku-1", "sku-2", "sku-3"]
+
+
 def test_cursor_pages_walk_every_product_once(world: World, integrations: APIClient) -> None:
     seen: list[str] = []
     url: str | None = f"{PRODUCTS}?page_size=2"
@@ -97,6 +126,7 @@ def test_page_numbers_report_the_count(world: World, integrations: APIClient) ->
 
     assert body["count"] == 3
     assert _ids(body) == ["sku-3"]
+    assert list(body) == ["count", "next", "previous", "results"]
 
 
 def test_creating_a_product_goes_through_the_import(world: World, integrations: APIClient) -> None:

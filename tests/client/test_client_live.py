@@ -68,6 +68,28 @@ def test_products_are_created_read_changed_and_listed(world: World, admin_client
     assert rejected.value.body["rejected"] == 1
 
 
+def test_a_typo_in_a_filter_or_page_size_raises_instead_of_listing_nothing(
+    world: World, admin_client: Client, export_client: Client
+) -> None:
+    with pytest.raises(ApiError) as unknown_tag:
+        next(export_client.export_tags(tag="colour:red"))
+    with pytest.raises(ApiError) as unknown_facet:
+        next(admin_client.list_tags(facet="colour"))
+    with pytest.raises(ApiError) as too_large:
+        next(admin_client.list_products(page_size=5000))
+
+    assert (unknown_tag.value.status, unknown_tag.value.body) == (
+        400,
+        {"tag": ["unknown tag 'colour:red'"]},
+    )
+    assert (unknown_facet.value.status, unknown_facet.value.body) == (
+        400,
+        {"facet": ["unknown facet 'colour'"]},
+    )
+    assert too_large.value.status == 400
+    assert list(too_large.value.body) == ["page_size"]
+
+
 def test_the_taxonomy_is_listed_and_extended(world: World, admin_client: Client) -> None:
     tag = admin_client.create_tag("color", "teal", display_name_zh="蓝绿色")
 

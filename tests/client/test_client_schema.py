@@ -85,3 +85,18 @@ def test_every_typed_field_is_a_required_property_of_its_component() -> None:
 
     assert len(records) >= 8
     assert {name: fields for name, fields in unpromised.items() if fields} == {}
+
+
+def test_the_client_pages_by_the_fields_every_list_page_promises() -> None:
+    """Client._pages follows `next` and reads `results`, never `count`, which a
+    cursor page (the default) does not carry: only a ?page= page counts. (The
+    live tests page through lists with it.)"""
+    components = _schema()["components"]["schemas"]
+    pages = {name: c for name, c in components.items() if name.startswith("Paginated")}
+
+    assert len(pages) >= 8
+    assert {
+        name: sorted(page["required"])
+        for name, page in pages.items()
+        if sorted(page["required"]) != ["next", "previous", "results"]
+    } == {}
