@@ -226,8 +226,17 @@ class FacetSerializer(serializers.ModelSerializer):
             "position",
         ]
         read_only_fields: ClassVar[list[str]] = ["id"]
-        # Uniqueness (case-insensitive) is the taxonomy service's to decide.
-        extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {"name": {"validators": []}}
+        # Uniqueness (case-insensitive) and the rule for facet names
+        # (taxonomy.check_facet_name) are the taxonomy service's to decide.
+        extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {
+            "name": {
+                "validators": [],
+                "help_text": "Letters (any script) and digits, with single spaces, _, - or / "
+                "between words, and no other punctuation (it is the first half of every "
+                "facet:value key); a new facet's name that breaks this is a 400. A facet "
+                "cannot be renamed.",
+            }
+        }
 
 
 class TagSerializer(serializers.ModelSerializer):

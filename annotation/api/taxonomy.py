@@ -55,6 +55,10 @@ class FacetListView(ListApiView):
     def post(self, request: Request) -> Response:
         data = validated(FacetSerializer, request.data)
         name = clean_text(data["name"])
+        try:
+            taxonomy_service.check_facet_name(name)
+        except TaxonomyError as exc:
+            raise serializers.ValidationError({"name": [str(exc)]}) from exc
         if taxonomy_service.facet_named(name) is not None:
             raise serializers.ValidationError({"name": [f"a facet named {name!r} exists"]})
         with transaction.atomic():

@@ -154,23 +154,14 @@ FACET_NAME_HELP = _(
 
 
 def clean_facet_name(value: str, exclude: int | None = None) -> str:
-    """A new facet's name: stripped, in the form facet names take
-    (taxonomy.is_facet_name), and no other facet's (case-insensitively)."""
+    """A new facet's name: stripped, in the form facet names take (the rule
+    and its words are taxonomy.check_facet_name's, which the API and taxonomy
+    files apply too), and no other facet's (case-insensitively)."""
     name = value.strip()
-    if ":" in name:
-        raise ValidationError(
-            _("A facet name cannot contain ':', which separates facet and value."),
-            code="colon",
-        )
-    if not taxonomy.is_facet_name(name):
-        raise ValidationError(
-            _(
-                "“%(name)s” is not a valid facet name: use letters (any script) and digits, "
-                "with single spaces, _, - or / between words, and no other punctuation."
-            ),
-            code="invalid",
-            params={"name": name},
-        )
+    try:
+        taxonomy.check_facet_name(name)
+    except TaxonomyError as exc:
+        raise ValidationError(exc.localized(), code="invalid") from exc
     other = taxonomy.facet_named(name)
     if other is not None and other.pk != exclude:
         raise ValidationError(

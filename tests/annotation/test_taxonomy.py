@@ -301,3 +301,57 @@ def test_the_import_taxonomy_command_explains_malformed_json(tmp_path: Path) -> 
 
     with pytest.raises(CommandError, match=r"not valid JSON.*nothing was saved"):
         call_command("import_taxonomy", str(path), stdout=io.StringIO())
+
+
+RULE = "is not a valid facet name: use letters (any script) and digits"
+
+
+@pytest.mark.parametrize("name", ["colour!", "-size", "size/", "a__b", "col.or", "a - b"])
+def test_import_taxonomy_refuses_a_new_facet_against_the_facet_name_rule(name: str) -> None:
+    bad = {"facets": [{"name": "color", "tags": ["Red"]}, {"name": name, "tags": ["x"]}]}
+
+    with pytest.raises(TaxonomyError) as refused:
+        taxonomy.import_taxonomy(bad)
+
+    assert str(refused.value).startswith(f"“{name}” {RULE}")
+    assert TagGroup.objects.count() == 0
+
+
+def test_import_taxonomy_keeps_updating_a_facet_named_before_the_rule() -> None:
+    TagGroupFactory(name="colour (main)")
+    old = {"facets": [{"name": "Colour (Main)", "description": "kept", "tags": ["Red"]}]}
+
+    result = taxonomy.import_taxonomy(old)
+
+    assert (result.facets_created, result.facets_updated, result.tags_created) == (0, 1, 1)
+    assert TagGroup.objects.get().description == "kept"
+
+
+def test_import_taxonomy_accepts_the_shared_catalogues_facet_names() -> None:
+    names = [
+        "ideal for",
+        "precious/artificial jewellery",
+        "一级类目",
+        "适用对象",
+        "size_eu",
+        "t-shirt",
+    ]
+
+    result = taxonomy.import_taxonomy({"facets": [{"name": n} for n in names]})
+
+    assert result.facets_created == len(names)
+
+
+def test_the_import_taxonomy_command_names_the_facet_name_rule(tmp_path: Path) -> None:
+    path = tmp_path / "taxonomy.json"
+    path.write_text(json.dumps({"facets": [{"name": "colour!"}]}), encoding="utf-8")
+
+    with pytest.raises(CommandError) as refused:
+        call_command("import_taxonomy", str(path), stdout=io.StringIO())
+
+    assert str(refused.value) == (
+        f"{path}: “colour!” is not a valid facet name: use letters (any script) and digits, "
+        "with single spaces, _, - or / between words, and no other punctuation; "
+        "nothing was saved"
+    )
+    assert not TagGroup.objects.exists()

@@ -185,3 +185,57 @@ def test_a_facet_name_holding_nul_is_a_400_not_a_database_error(
 
     assert response.status_code == 400
     assert "facet" in response.json()
+
+
+RULE = (
+    "is not a valid facet name: use letters (any script) and digits, with single spaces, "
+    "_, - or / between words, and no other punctuation."
+)
+
+
+@pytest.mark.parametrize("name", ["colour!", "-size", "size/", "a__b", "col.or", "a - b"])
+def test_a_new_facet_name_against_the_rule_is_a_400_naming_it(
+    world: World, integrations: APIClient, name: str
+) -> None:
+    response = integrations.post(FACETS, {"name": name, "tags": []}, format="json")
+
+    assert (response.status_code, response.json()) == (400, {"name": [f"“{name}” {RULE}"]})
+    assert not TagGroup.objects.filter(name=name).exists()
+
+
+def test_a_facet_name_with_a_colon_is_a_400_saying_why(
+    world: World, integrations: APIClient
+) -> None:
+    response = integrations.post(FACETS, {"name": "size:eu"}, format="json")
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {"name": ["A facet name cannot contain ':', which separates facet and value."]},
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["ideal for", "precious/artificial jewellery", "一级类目", "size_eu"]
+)
+def test_facet_names_of_real_catalogues_are_created(
+    world: World, integrations: APIClient, name: str
+) -> None:
+    response = integrations.post(FACETS, {"name": name}, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["name"] == name
+
+
+def test_a_facet_named_before_the_rule_is_still_edited(
+    world: World, integrations: APIClient
+) -> None:
+    old = TagGroup.objects.create(name="colour (main)")
+
+    response = integrations.patch(
+        reverse("api:facet", args=[old.pk]),
+        {"name": "colour (main)", "display_name_zh": "主色"},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["display_name_zh"] == "主色"

@@ -12,7 +12,9 @@ class Command(BaseCommand):
         'Create or update facets and tags from a JSON file {"facets": [{"name", '
         '"display_name_en", "display_name_zh", "multi_valued", "description", "tags": '
         '[{"name", "display_name_en", "display_name_zh", "aliases", "description"}]}]}. '
-        "Idempotent."
+        "Idempotent. A new facet's name must follow the rule for facet names (letters of "
+        "any script and digits, with single spaces, _, - or / between words); an existing "
+        "facet keeps its name."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,7 +27,8 @@ class Command(BaseCommand):
         try:
             result = import_taxonomy(path)
         except TaxonomyError as exc:
-            raise CommandError(f"{path}: {exc}; nothing was saved") from exc
+            reason = str(exc).rstrip(".")
+            raise CommandError(f"{path}: {reason}; nothing was saved") from exc
         self.stdout.write(
             self.style.SUCCESS(
                 f"facets: {result.facets_created} created, {result.facets_updated} updated; "

@@ -24,7 +24,12 @@ from annotation.services.taxonomy.lifecycle import (
     rename_tag,
     set_aliases,
 )
-from annotation.services.taxonomy.names import MAX_FACET, MAX_TAG, is_facet_name
+from annotation.services.taxonomy.names import (
+    MAX_FACET,
+    MAX_TAG,
+    check_facet_name,
+    is_facet_name,
+)
 from annotation.services.taxonomy.unmerge import (
     MergePreview,
     UnmergeResult,
@@ -42,6 +47,7 @@ __all__ = [
     "UnmergeResult",
     "affected_products",
     "check_aliases",
+    "check_facet_name",
     "check_merge",
     "check_name",
     "deprecate_tag",

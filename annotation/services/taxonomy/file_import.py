@@ -12,7 +12,13 @@ from django.db import transaction
 
 from annotation.errors import TaxonomyError
 from annotation.models import Tag, TagGroup
-from annotation.services.taxonomy.names import MAX_FACET, MAX_TAG, clean_aliases, clean_name
+from annotation.services.taxonomy.names import (
+    MAX_FACET,
+    MAX_TAG,
+    check_facet_name,
+    clean_aliases,
+    clean_name,
+)
 from training.ml.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -89,7 +95,9 @@ def import_taxonomy(source: str | Path | IO[bytes] | Mapping[str, Any]) -> Taxon
     "aliases": [], "description"}]}]}.
 
     Facets and tags are matched by name, case-insensitively; only the keys
-    present are written, so running the same file twice changes nothing.
+    present are written, so running the same file twice changes nothing. A new
+    facet's name must follow the rule for facet names (names.check_facet_name);
+    an existing facet keeps the name it has.
     Raises TaxonomyError (nothing written) when the document is malformed."""
     document = load_document(source)
     result = TaxonomyResult()
@@ -113,6 +121,8 @@ def import_taxonomy(source: str | Path | IO[bytes] | Mapping[str, Any]) -> Taxon
                 values["position"] = facet_spec["position"]
             group = groups.get(name.casefold())
             if group is None:
+                # A new facet follows the rule; one named before it keeps its name.
+                check_facet_name(name)
                 group = TagGroup.objects.create(name=name, **values)
                 groups[name.casefold()] = group
                 result.facets_created += 1

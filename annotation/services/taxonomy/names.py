@@ -1,5 +1,6 @@
 """Facet, tag and alias names: how they are cleaned and what makes one
-unacceptable. Shared by the taxonomy file import and the tag lifecycle.
+unacceptable. Shared by the taxonomy file import, the tag lifecycle and the
+forms and API views that create facets.
 
 Messages are English templates (TaxonomyError.localized translates them);
 gettext_noop marks them for the catalogue."""
@@ -64,6 +65,27 @@ def is_facet_name(name: str) -> bool:
         else:
             return False
     return bool(name) and not after_separator
+
+
+def check_facet_name(name: str) -> str:
+    """`name` when it follows the rule for facet names (is_facet_name);
+    TaxonomyError naming the rule when it does not. Every way of creating a
+    facet but a catalogue import checks it (the taxonomy page and the Django
+    admin, the REST API, taxonomy files); an import creates any facet its file
+    names and flags the irregular ones (importing.created)."""
+    if ":" in name:
+        raise TaxonomyError(
+            gettext_noop("A facet name cannot contain ':', which separates facet and value.")
+        )
+    if not is_facet_name(name):
+        raise TaxonomyError(
+            gettext_noop(
+                "“%(name)s” is not a valid facet name: use letters (any script) and digits, "
+                "with single spaces, _, - or / between words, and no other punctuation."
+            ),
+            {"name": name},
+        )
+    return name
 
 
 def clean_aliases(values: Any, own_name: str) -> list[str]:
