@@ -212,6 +212,20 @@ COMPONENT_EXAMPLES: dict[str, Any] = {
     },
     # imports
     "ImportBatch": _IMPORT,
+    "ImportBatchDetail": {
+        **_IMPORT,
+        "created": {
+            "facets": {
+                "count": 1,
+                "first": [{"id": 9, "name": "bogus"}],
+                "irregular": {"count": 0, "first": []},
+            },
+            "tags": {
+                "count": 2,
+                "first": [{"id": 31, "key": "bogus:Nope"}, {"id": 32, "key": "color:teal"}],
+            },
+        },
+    },
     "ImportError": {"line": 3, "reason": "the id 'sku-1' appears twice: first on line 2"},
     "ImportUploadRequest": {
         "file": '{"id": "sku-1001", "title": "Red cotton T-shirt"}\n',

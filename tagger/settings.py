@@ -264,6 +264,7 @@ SPECTACULAR_SETTINGS = {
         "TrainingRunStatusEnum": "training.models.TrainingRun.Status",
         "ModelVersionStatusEnum": "training.models.ModelVersion.Status",
         "ModelVersionModeEnum": "training.models.ModelVersion.Mode",
+        "ImportBatchStatusEnum": "annotation.models.ImportBatch.Status",
     },
 }
 

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -21,7 +21,8 @@ from annotation.api.permissions import IsTaggerAdmin
 from annotation.errors import ImportFileError
 from annotation.models import ImportBatch
 from annotation.roles import signed_in
-from annotation.services.importing import queue_import
+from annotation.services.importing import CreatedTaxonomy, created_taxonomy, queue_import
+from annotation.services.importing.created import SHOWN
 from annotation.services.importing.limits import size_text
 from annotation.services.importing.uploads import ALLOWED_SUFFIXES, accepted_name
 
@@ -61,6 +62,73 @@ class ImportBatchSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+
+class CreatedFacetSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField()
+
+
+class CreatedTagSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    key = serializers.CharField(help_text="facet:value")
+
+
+class IrregularFacetsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Created facets whose name breaks the rule")
+    first = CreatedFacetSerializer(many=True, help_text=f"The first {SHOWN} of them, by name")
+
+
+class CreatedFacetsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Facets the import created")
+    first = CreatedFacetSerializer(many=True, help_text=f"The first {SHOWN} of them, by name")
+    irregular = IrregularFacetsSerializer(
+        help_text="Those whose name breaks the rule for facet names (letters of any script and "
+        "digits, with single spaces, _, - or / between words): the import created them "
+        "anyway; correct the file, or rename the facet in the admin"
+    )
+
+
+class CreatedTagsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Tags the import created, in any facet")
+    first = CreatedTagSerializer(
+        many=True, help_text=f"The first {SHOWN} of them, by facet and name"
+    )
+
+
+class ImportCreatedSerializer(serializers.Serializer):
+    """What an import added to the taxonomy (importing.created): found from the
+    tags created while it ran that carry its history; zero until it succeeded."""
+
+    facets = CreatedFacetsSerializer()
+    tags = CreatedTagsSerializer()
+
+    @staticmethod
+    def body(created: CreatedTaxonomy) -> dict[str, Any]:
+        irregular = created.irregular_facets
+        return {
+            "facets": {
+                "count": created.facet_count,
+                "first": created.facets,
+                "irregular": {"count": len(irregular), "first": irregular[:SHOWN]},
+            },
+            "tags": {"count": created.tag_count, "first": created.tags},
+        }
+
+
+class ImportBatchDetailSerializer(ImportBatchSerializer):
+    """One import, with the facets and tags it created."""
+
+    created = serializers.SerializerMethodField()
+
+    class Meta(ImportBatchSerializer.Meta):
+        fields: ClassVar[list[str]] = [*ImportBatchSerializer.Meta.fields, "created"]
+        read_only_fields = fields
+
+    @extend_schema_field(ImportCreatedSerializer)
+    def get_created(self, batch: ImportBatch) -> dict[str, Any]:
+        body = ImportCreatedSerializer.body(created_taxonomy(batch))
+        return dict(ImportCreatedSerializer(body).data)
 
 
 class ImportUploadSerializer(serializers.Serializer):
@@ -126,10 +194,11 @@ class ImportListView(ListApiView):
 
 
 class ImportDetailView(GenericApiView):
-    """One import: status, progress, counts and the first errors."""
+    """One import: status, progress, counts, the first errors and, once it
+    succeeded, the facets and tags it created (the list leaves those out)."""
 
     permission_classes = (IsTaggerAdmin,)
-    serializer_class = ImportBatchSerializer
+    serializer_class = ImportBatchDetailSerializer
     queryset = ImportBatch.objects.select_related("created_by")
 
     def get(self, request: Request, pk: int) -> Response:

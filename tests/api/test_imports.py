@@ -11,10 +11,12 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from annotation.models import ImportBatch, Product
+from annotation.models import ImportBatch, Product, Tag, TagGroup
 from tests.api.conftest import World
+from tests.factories import TagFactory, TagGroupFactory
 
 IMPORTS = reverse("api:imports")
 BULK = reverse("api:products-bulk")
@@ -153,3 +155,107 @@ def test_the_bulk_create_takes_a_lone_surrogate_like_the_import(
 
     assert response.status_code == 200, response.json()
     assert Product.objects.get(external_id="b-1").attributes == {"x": "\ufffd"}
+
+
+def _imported(integrations: APIClient, capture: Any, data: bytes) -> dict[str, Any]:
+    with capture(execute=True):
+        response = integrations.post(IMPORTS, {"file": upload(data, "catalog.csv")})
+    assert response.status_code == 202, response.json()
+    assert "created" not in response.json()  # queued: it has created nothing yet
+    return integrations.get(response["Location"]).json()
+
+
+@pytest.mark.django_db
+def test_the_result_says_which_facets_and_tags_the_import_created(
+    integrations: APIClient, upload_dir: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    color = TagGroupFactory(name="color")
+    TagFactory(group=color, name="Blue")
+    data = b"id,title,tags\nA1,Blue shirt,color:Blue|bogus:Nope\nA2,Red mug,color:Teal\n"
+
+    status = _imported(integrations, django_capture_on_commit_callbacks, data)
+
+    assert status["status"] == "succeeded"
+    bogus = TagGroup.objects.get(name="bogus")
+    nope, teal = Tag.objects.get(group=bogus), Tag.objects.get(group=color, name="Teal")
+    assert status["created"] == {
+        "facets": {
+            "count": 1,
+            "first": [{"id": bogus.pk, "name": "bogus"}],
+            "irregular": {"count": 0, "first": []},
+        },
+        "tags": {
+            "count": 2,
+            "first": [{"id": nope.pk, "key": "bogus:Nope"}, {"id": teal.pk, "key": "color:Teal"}],
+        },
+    }
+
+
+@pytest.mark.django_db
+def test_the_created_lists_are_bounded_and_flag_a_facet_name_against_the_rule(
+    integrations: APIClient, upload_dir: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    rows = "".join(f"P{i},Shirt {i},size:S{i:02d}|Bad Name!!:x\n" for i in range(25))
+    data = f"id,title,tags\n{rows}".encode()
+
+    status = _imported(integrations, django_capture_on_commit_callbacks, data)
+
+    # The import never fails for a facet name; it says so instead.
+    assert (status["status"], status["rows_created"]) == ("succeeded", 25)
+    created = status["created"]
+    bad = TagGroup.objects.get(name="Bad Name!!")
+    assert created["facets"]["irregular"] == {
+        "count": 1,
+        "first": [{"id": bad.pk, "name": "Bad Name!!"}],
+    }
+    assert created["tags"]["count"] == 26
+    assert [t["key"] for t in created["tags"]["first"]] == [
+        "Bad Name!!:x",
+        *(f"size:S{i:02d}" for i in range(9)),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_failed_import_created_nothing(
+    integrations: APIClient, upload_dir: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    data = b"id,title,tags\nA1,Shirt,color:Teal\nA2,,\n"
+
+    status = _imported(integrations, django_capture_on_commit_callbacks, data)
+
+    assert status["status"] == "failed"
+    assert status["created"] == {
+        "facets": {"count": 0, "first": [], "irregular": {"count": 0, "first": []}},
+        "tags": {"count": 0, "first": []},
+    }
+
+
+@pytest.mark.django_db
+def test_the_import_list_leaves_the_created_taxonomy_to_the_detail(
+    integrations: APIClient, upload_dir: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    _imported(integrations, django_capture_on_commit_callbacks, b"id,title,tags\nA1,S,new:x\n")
+
+    listed = integrations.get(IMPORTS).json()["results"]
+
+    assert [("created" in batch) for batch in listed] == [False]
+
+
+def test_the_schema_documents_what_an_import_created() -> None:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    components = schema["components"]["schemas"]
+    detail = schema["paths"]["/api/v1/imports/{id}/"]["get"]["responses"]["200"]
+    listed = schema["paths"]["/api/v1/imports/"]["get"]["responses"]["200"]
+    body = detail["content"]["application/json"]
+
+    assert body["schema"] == {"$ref": "#/components/schemas/ImportBatchDetail"}
+    assert "created" in components["ImportBatchDetail"]["required"]
+    assert "created" not in components["ImportBatch"]["properties"]
+    assert listed["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/PaginatedImportBatchList"
+    }
+    assert components["ImportCreated"]["required"] == ["facets", "tags"]
+    assert components["CreatedFacets"]["required"] == ["count", "first", "irregular"]
+    assert components["CreatedTags"]["required"] == ["count", "first"]
+    assert "The first 10" in components["CreatedTags"]["properties"]["first"]["description"]
+    assert body["example"]["created"]["tags"]["first"][0] == {"id": 31, "key": "bogus:Nope"}

@@ -10,7 +10,14 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from annotation.services.importing import FORMATS, ImportProgress, import_products
+from annotation.services.importing import (
+    FORMATS,
+    CreatedTaxonomy,
+    ImportProgress,
+    created_taxonomy,
+    import_products,
+)
+from annotation.services.taxonomy import facet_name_problem
 
 SHOWN_ERRORS = 20
 
@@ -25,6 +32,30 @@ def _mapping(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
+def _names(count: int, names: list[str]) -> str:
+    """`count` and the names shown, saying when they are only the first."""
+    shown = ", ".join(names)
+    if count > len(names):
+        return f"{count} (the first {len(names)}: {shown})"
+    return f"{count} ({shown})"
+
+
+def created_lines(created: CreatedTaxonomy) -> list[str]:
+    """What the import added to the taxonomy, as the result page says it:
+    nothing when it added nothing."""
+    lines: list[str] = []
+    if created.facet_count:
+        lines.append(f"new facets: {_names(created.facet_count, [g.name for g in created.facets])}")
+    if created.tag_count:
+        lines.append(f"new tags: {_names(created.tag_count, [t.key for t in created.tags])}")
+    for facet in created.irregular_facets:
+        lines.append(
+            f"warning: {facet_name_problem(facet.name)} The import created the facet anyway: "
+            "correct the name in the file, or rename the facet in the admin."
+        )
+    return lines
+
+
 def _advance(bar: "tqdm[None]", report: ImportProgress) -> None:
     if report.new_rows:
         bar.update(report.new_rows)
@@ -34,7 +65,8 @@ class Command(BaseCommand):
     help = (
         "Import products from a CSV, JSONL or JSON file (optionally gzipped). "
         "Products are upserted by id; columns that match no product field are kept "
-        "as attributes. All-or-nothing unless --keep-valid."
+        "as attributes. All-or-nothing unless --keep-valid. Prints what the import added "
+        "to the taxonomy (new facets and tags)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -79,6 +111,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(summary))
         else:
             self.stdout.write(summary)
+        for line in created_lines(created_taxonomy(result.batch)):
+            self.stdout.write(line)
         for error in result.errors[:SHOWN_ERRORS]:
             self.stdout.write(str(error))
         more = len(result.errors) + result.omitted_errors - SHOWN_ERRORS

@@ -28,6 +28,7 @@ from annotation.services.taxonomy.names import (
     MAX_FACET,
     MAX_TAG,
     check_facet_name,
+    facet_name_problem,
     is_facet_name,
 )
 from annotation.services.taxonomy.unmerge import (
@@ -51,6 +52,7 @@ __all__ = [
     "check_merge",
     "check_name",
     "deprecate_tag",
+    "facet_name_problem",
     "facet_named",
     "import_taxonomy",
     "is_facet_name",

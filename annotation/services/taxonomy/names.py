@@ -67,24 +67,33 @@ def is_facet_name(name: str) -> bool:
     return bool(name) and not after_separator
 
 
-def check_facet_name(name: str) -> str:
-    """`name` when it follows the rule for facet names (is_facet_name);
-    TaxonomyError naming the rule when it does not. Every way of creating a
-    facet but a catalogue import checks it (the taxonomy page and the Django
-    admin, the REST API, taxonomy files); an import creates any facet its file
-    names and flags the irregular ones (importing.created)."""
+def facet_name_problem(name: str) -> TaxonomyError | None:
+    """Why `name` breaks the rule for facet names (is_facet_name), as the
+    error that says so and names the rule; None when it follows it."""
     if ":" in name:
-        raise TaxonomyError(
+        return TaxonomyError(
             gettext_noop("A facet name cannot contain ':', which separates facet and value.")
         )
     if not is_facet_name(name):
-        raise TaxonomyError(
+        return TaxonomyError(
             gettext_noop(
                 "“%(name)s” is not a valid facet name: use letters (any script) and digits, "
                 "with single spaces, _, - or / between words, and no other punctuation."
             ),
             {"name": name},
         )
+    return None
+
+
+def check_facet_name(name: str) -> str:
+    """`name` when it follows the rule for facet names; TaxonomyError naming
+    the rule when it does not (facet_name_problem). Every way of creating a
+    facet but a catalogue import checks it (the taxonomy page and the Django
+    admin, the REST API, taxonomy files); an import creates any facet its file
+    names and flags the irregular ones (importing.created)."""
+    problem = facet_name_problem(name)
+    if problem is not None:
+        raise problem
     return name
 
 
