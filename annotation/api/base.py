@@ -186,6 +186,21 @@ def page_size(request: Request, default: int = PAGE_SIZE, maximum: int = MAX_PAG
     return value
 
 
+def page_number(request: Request, last_page: int) -> int:
+    """The `page` query parameter, checked as page_size is: an integer from 1 to
+    the last page (1 for an empty list), else a 400 naming the field, not DRF's
+    404 "Invalid page." (`last` still names the last page, as DRF has it)."""
+    raw = request.query_params.get("page")
+    if raw in PageNumberPagination.last_page_strings:
+        return last_page
+    field = serializers.IntegerField(min_value=1, max_value=last_page)
+    try:
+        value: int = field.run_validation(raw)
+    except ValidationError as exc:
+        raise ValidationError({"page": exc.detail}) from exc
+    return value
+
+
 class _PageSize:
     """DRF's paginators ignore an invalid page_size and cut a large one to the
     maximum; these refuse both (400)."""
@@ -222,6 +237,9 @@ class _Pages(_PageSize, PageNumberPagination):
     page_size = PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
+
+    def get_page_number(self, request: Request, paginator: Any) -> int:
+        return page_number(request, paginator.num_pages)
 
 
 class CursorOrPagePagination(BasePagination):
@@ -286,8 +304,9 @@ class CursorOrPagePagination(BasePagination):
             param("cursor", {"type": "string"}, "The `next` or `previous` link's cursor"),
             param(
                 "page",
-                {"type": "integer"},
-                "Page number; switches to page pagination with a `count`",
+                {"type": "integer", "minimum": 1},
+                "Page number, 1 to the last page; switches to page pagination with a "
+                "`count`. Any other value is a 400",
             ),
             param(
                 "page_size",

@@ -1,14 +1,16 @@
 """What every list endpoint does with the parameters they share, the same way on
 each: a tag or facet filter that names nothing is a 400 (never an empty list
 that looks like "no products have it"), a page size outside its bounds is a 400
-(never the default or the maximum instead), and a page carries a `count` only
-when it is a real one (?page=)."""
+(never the default or the maximum instead), so is a page number that is not one
+of the list's pages (never DRF's 404 "Invalid page."), and a page carries a
+`count` only when it is a real one (?page=)."""
 
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from annotation.api.base import MAX_PAGE_SIZE, ListApiView
@@ -150,3 +152,63 @@ def test_a_known_tag_or_facet_is_found_in_any_case(
 
     key = "id" if name == "products" else "key"
     assert [row[key] for row in body["results"]] == expected
+
+
+@pytest.mark.parametrize("name", LISTS)
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "Ensure this value is greater than or equal to 1."),
+        ("-1", "Ensure this value is greater than or equal to 1."),
+        ("abc", "A valid integer is required."),
+        ("", "A valid integer is required."),
+        ("1.5", "A valid integer is required."),
+        # Past the last page (every list of the test world fits on one page).
+        ("2", "Ensure this value is less than or equal to 1."),
+        ("9" * 30, "Ensure this value is less than or equal to 1."),
+    ],
+)
+def test_every_list_refuses_a_page_that_is_not_one_of_its_pages(
+    world: World, integrations: APIClient, name: str, value: str, message: str
+) -> None:
+    response = integrations.get(_url(name), {"page": value})
+
+    assert (response.status_code, response.json()) == (400, {"page": [message]})
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_every_list_serves_its_first_and_last_page(
+    world: World, integrations: APIClient, name: str
+) -> None:
+    url = _url(name)
+
+    first = integrations.get(url, {"page": "1"})
+    last = integrations.get(url, {"page": "last"})
+
+    assert (first.status_code, last.status_code) == (200, 200)
+    assert first.json() == last.json()
+
+
+def test_a_page_past_the_last_names_the_last(world: World, integrations: APIClient) -> None:
+    url = reverse("api:products")
+
+    second = integrations.get(url, {"page": "2", "page_size": "2"})
+    third = integrations.get(url, {"page": "3", "page_size": "2"})
+
+    assert second.status_code == 200
+    assert [row["id"] for row in second.json()["results"]] == ["sku-3"]
+    assert (third.status_code, third.json()) == (
+        400,
+        {"page": ["Ensure this value is less than or equal to 2."]},
+    )
+
+
+def test_the_schema_gives_page_its_minimum_and_says_other_values_are_a_400() -> None:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path, operations in schema["paths"].items():
+        parameters = operations.get("get", {}).get("parameters", [])
+        page = next((p for p in parameters if p["name"] == "page"), None)
+        if page is None:
+            continue
+        assert page["schema"] == {"type": "integer", "minimum": 1}, path
+        assert "Any other value is a 400" in page["description"], path
