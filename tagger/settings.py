@@ -79,6 +79,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tagger.middleware.ContentSecurityPolicyMiddleware",
+    # An htmx request turned away by login_required leads the whole tab to the
+    # login page (HX-Redirect) instead of swapping it into the page.
+    "tagger.htmx.HtmxLoginRedirectMiddleware",
     "tagger.middleware.DatabaseUnavailableMiddleware",
 ]
 
@@ -158,6 +161,8 @@ TAGGER_LOGIN_MAX_FAILURES = env_int("TAGGER_LOGIN_MAX_FAILURES", 5)
 TAGGER_LOGIN_ADDRESS_MAX_FAILURES = env_int("TAGGER_LOGIN_ADDRESS_MAX_FAILURES", 100)
 TAGGER_LOGIN_LOCKOUT_SECONDS = env_int("TAGGER_LOGIN_LOCKOUT_SECONDS", 300)
 LOGIN_URL = "login"
+# htmx posts with a stale token reload their page, or go to the login page.
+CSRF_FAILURE_VIEW = "tagger.htmx.csrf_failure"
 LOGIN_REDIRECT_URL = "training:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
