@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.middleware.csrf import get_token
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
@@ -435,6 +435,17 @@ def review_page(request: SignedInRequest) -> HttpResponse:
     return render(request, "annotation/review.html", context)
 
 
+def _bad_request(message: str) -> HttpResponse:
+    """400 with a message the review page shows as it is (plain text, not a page)."""
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
+def _gone() -> str:
+    """Why an action on a product that no longer exists (deleted while on the
+    reviewer's screen) changed nothing; the answer shows their next product."""
+    return _("That product no longer exists (it was deleted), so nothing was done with it.")
+
+
 def _refused(request: SignedInRequest, product: Product, conflict: LeaseConflict) -> HttpResponse:
     """409 for a submit that leases do not allow; the reviewer gets their next
     product (their own lease first) with the reason, and nothing was saved."""
@@ -476,8 +487,10 @@ def _undecided(form: ReviewSubmitForm, product: Product) -> str:
 def submit(request: SignedInRequest) -> HttpResponse:
     form = ReviewSubmitForm(request.POST)
     if not form.is_valid():
-        return HttpResponseBadRequest(_("The review form was incomplete; reload the page."))
-    product = get_object_or_404(Product, pk=form.cleaned_data["product"])
+        return _bad_request(_("The review form was incomplete; reload the page."))
+    product = Product.objects.filter(pk=form.cleaned_data["product"]).first()
+    if product is None:
+        return _next(request, error=_gone())
     problem = _undecided(form, product)
     if problem:
         return _next(request, error=problem)
@@ -505,8 +518,10 @@ def submit(request: SignedInRequest) -> HttpResponse:
 def skip(request: SignedInRequest) -> HttpResponse:
     form = ProductActionForm(request.POST)
     if not form.is_valid():
-        return HttpResponseBadRequest(_("Which product to skip is missing."))
-    product = get_object_or_404(Product, pk=form.cleaned_data["product"])
+        return _bad_request(_("Which product to skip is missing."))
+    product = Product.objects.filter(pk=form.cleaned_data["product"]).first()
+    if product is None:
+        return _next(request, error=_gone())
     queue.skip(request.user, product)
     return _next(request, status=_("Skipped %(title)s.") % {"title": product.title[:80]})
 

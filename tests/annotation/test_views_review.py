@@ -146,6 +146,75 @@ def test_a_malformed_submit_is_a_bad_request(reviewer_client: Client) -> None:
     response = reviewer_client.post(reverse("annotation:review_submit"), {"tag": ["x"]})
 
     assert response.status_code == 400
+    # plain text: the review page shows it as it is, never as markup
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode() == "The review form was incomplete; reload the page."
+
+
+@pytest.mark.parametrize("action", ["annotation:review_submit", "annotation:review_skip"])
+def test_a_product_deleted_while_on_screen_is_told_in_words_and_the_next_one_shows(
+    reviewer_client: Client, action: str
+) -> None:
+    catalog = build_catalog(products=2)
+    first, second = catalog.products
+    red = catalog.tags["red"].pk
+    reviewer_client.get(reverse("annotation:review"))
+    first_pk = first.pk
+    first.delete()
+
+    response = reviewer_client.post(
+        reverse(action), {"product": first_pk, "shown": [red], "tag": [red]}, **HTMX
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response.context["product"] == second
+    assert (
+        '<span class="status-error">That product no longer exists (it was deleted), '
+        "so nothing was done with it.</span>"
+    ) in html
+    assert not ProductTag.objects.exists()
+
+
+def test_a_plain_post_for_a_missing_product_comes_back_with_the_message(
+    reviewer_client: Client,
+) -> None:
+    catalog = build_catalog(products=1)
+    red = catalog.tags["red"].pk
+
+    response = submit(reviewer_client, 999999, [red], [red])
+
+    assert response.status_code == 302
+    page = reviewer_client.get(response["Location"]).content.decode()
+    assert '<span class="status-error">That product no longer exists' in page
+
+
+def test_while_the_first_model_scores_the_page_says_so_in_one_voice(
+    reviewer_client: Client,
+) -> None:
+    catalog = build_catalog(products=1)
+    # The only version is active but has scored nothing yet.
+    catalog.version.suggestions.all().delete()
+    v = catalog.version.pk
+
+    html = reviewer_client.get(reverse("annotation:review")).content.decode()
+
+    assert f"Model v{v} is still scoring the catalogue and has not reached this product" in html
+    assert f"Suggestions will come from model v{v} (zero-shot), which is still scoring" in html
+    assert "No suggestions yet. Press / to add a tag." in html
+    assert "No model is active yet" not in html
+    assert "re-scoring" not in html
+    assert "The model proposes no tag here" not in html
+
+
+def test_before_any_model_exists_the_page_says_there_is_none(reviewer_client: Client) -> None:
+    catalog = build_catalog(products=1)
+    catalog.version.delete()
+
+    html = reviewer_client.get(reverse("annotation:review")).content.decode()
+
+    assert "No model is active yet: add the tags yourself." in html
+    assert "data-rescoring" not in html
 
 
 def test_hostile_product_text_is_escaped_even_inside_evidence(reviewer_client: Client) -> None:

@@ -14,6 +14,8 @@
   let busy = false;
 
   const panel = () => $("[data-review-panel]");
+  // Where the review keys work: the product's title (a heading, tabindex=-1).
+  const focusProduct = () => $("#product-title")?.focus({ preventScroll: true });
   const reviewForm = () => $("[data-review-form]");
 
   function isTextEntry(el) {
@@ -116,6 +118,44 @@
     return true;
   }
 
+  // A row of "Added by you": a tag the reviewer found through the search.
+  // `tag`: {id, label, facetLabel, facet, single}.
+  function appendAdded(form, tag, checked) {
+    const search = $("[data-tag-search]", form);
+    const list = $("[data-added-list]", form);
+    if (!list) return null;
+    const li = document.createElement("li");
+    li.className = "tag-row is-added";
+    li.dataset.tagRow = String(tag.id);
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = "tag";
+    box.value = String(tag.id);
+    box.id = `tag-${tag.id}`;
+    box.checked = checked;
+    box.dataset.facet = tag.facet;
+    if (tag.single) box.setAttribute("data-single", "");
+    const labelEl = document.createElement("label");
+    labelEl.htmlFor = box.id;
+    const name = document.createElement("span");
+    name.className = "tag-label";
+    name.textContent = tag.label;
+    labelEl.append(name);
+    if (tag.facetLabel) {
+      const facet = document.createElement("span");
+      facet.className = "opt-facet";
+      facet.textContent = tag.facetLabel;
+      labelEl.append(" ", facet);
+    }
+    const note = document.createElement("span");
+    note.className = "score-value muted";
+    note.textContent = search?.dataset.textAdded || "";
+    li.append(box, labelEl, note);
+    list.append(li);
+    list.closest("[data-added]").hidden = false;
+    return box;
+  }
+
   function addTag(tag) {
     const form = reviewForm();
     if (!form) return;
@@ -126,34 +166,18 @@
       existing.closest(".tag-row")?.classList.add("is-flashed");
       return;
     }
-    const search = $("[data-tag-search]", form);
-    const list = $("[data-added-list]", form);
-    const li = document.createElement("li");
-    li.className = "tag-row is-added";
-    const box = document.createElement("input");
-    box.type = "checkbox";
-    box.name = "tag";
-    box.value = String(tag.id);
-    box.id = `tag-${tag.id}`;
-    box.checked = true;
-    box.dataset.facet = tag.group.name;
-    if (tag.group.single) box.setAttribute("data-single", "");
-    const labelEl = document.createElement("label");
-    labelEl.htmlFor = box.id;
-    const name = document.createElement("span");
-    name.className = "tag-label";
-    name.textContent = window.TaggerTags.label(tag);
-    const facet = document.createElement("span");
-    facet.className = "opt-facet";
-    facet.textContent = window.TaggerTags.facetLabel(tag.group);
-    labelEl.append(name, " ", facet);
-    const note = document.createElement("span");
-    note.className = "score-value muted";
-    note.textContent = search?.dataset.textAdded || "";
-    li.append(box, labelEl, note);
-    list.append(li);
-    list.closest("[data-added]").hidden = false;
-    enforceSingle(box);
+    const box = appendAdded(
+      form,
+      {
+        id: tag.id,
+        label: window.TaggerTags.label(tag),
+        facetLabel: window.TaggerTags.facetLabel(tag.group),
+        facet: tag.group.name,
+        single: tag.group.single,
+      },
+      true,
+    );
+    if (box) enforceSingle(box);
   }
 
   function closeSearch() {
@@ -163,7 +187,7 @@
       input.blur();
     }
     // Back to the page, so the next Enter submits.
-    $("#product-title")?.focus({ preventScroll: true });
+    focusProduct();
   }
 
   // Wire the combobox of the current panel (a new one after each swap).
@@ -280,7 +304,7 @@
     fitPanel();
     requestAnimationFrame(markSeen);
     // Focus the new product's title: screen readers read it, and the keys keep working.
-    $("#product-title")?.focus({ preventScroll: true });
+    focusProduct();
     window.scrollTo({ top: 0 });
   });
   // A submit the leases refuse (409) still answers with the next product's
@@ -291,16 +315,110 @@
       event.detail.isError = false;
     }
   });
-  document.body.addEventListener("htmx:responseError", (event) => {
+
+  // The status line speaks in words. An error answer is a page (Django's 404
+  // or 500 page, a proxy's 502) or a traceback, never a message to show: the
+  // line says what happened from the status, in the page's language (the texts
+  // are data-* attributes of #review-status). A plain-text answer is the
+  // server's own message for the reviewer, shown as text.
+  function say(text, kind = "error", { append = false } = {}) {
     const status = $("#review-status");
-    if (!status) return;
+    if (!status || !text) return;
     const line = document.createElement("span");
-    line.className = "status-error";
-    line.textContent = event.detail.xhr.responseText.slice(0, 300) || String(event.detail.xhr.status);
-    status.replaceChildren(line);
+    line.className = `status-${kind}`;
+    line.textContent = text;
+    if (append && status.childElementCount) status.append(" ", line);
+    else status.replaceChildren(line);
+  }
+
+  function errorText(xhr) {
+    const texts = $("#review-status")?.dataset || {};
+    const type = (xhr.getResponseHeader("Content-Type") || "").toLowerCase();
+    const body = (xhr.responseText || "").trim();
+    if (type.startsWith("text/plain") && body) return body.slice(0, 400);
+    const code = xhr.status;
+    if (code === 0) return texts.errorNetwork;
+    if (code === 400) return texts.errorBadRequest;
+    if (code === 403) return texts.errorForbidden;
+    if (code === 404) return texts.errorNotFound;
+    if (code === 502 || code === 503 || code === 504) return texts.errorUnavailable;
+    if (code >= 500) return texts.errorServer;
+    return `${texts.errorOther} (HTTP ${code})`;
+  }
+
+  document.body.addEventListener("htmx:responseError", (event) => {
+    say(errorText(event.detail.xhr));
+  });
+  // No answer at all: the server is down or the network is.
+  document.body.addEventListener("htmx:sendError", () => {
+    say($("#review-status")?.dataset.errorNetwork);
   });
 
+  // A session that ended (or a page whose token went stale) answers a submit
+  // with HX-Redirect, and htmx leads the tab away: the ticks are kept in this
+  // tab's sessionStorage and put back when the same product comes back to
+  // the same reviewer after they log in (their lease keeps it theirs).
+  const DRAFT = "tagger-review-draft";
+  const reviewer = () => $(".topbar .username")?.textContent.trim() || "";
+
+  function saveDraft(form) {
+    const product = form.querySelector("input[name=product]")?.value;
+    if (!product) return;
+    const ticked = [...form.querySelectorAll("input[name=tag]:checked")].map((box) => box.value);
+    const added = [...form.querySelectorAll("[data-added-list] input[name=tag]")].map((box) => {
+      const row = box.closest(".tag-row");
+      return {
+        id: box.value,
+        label: row?.querySelector(".tag-label")?.textContent || box.value,
+        facetLabel: row?.querySelector(".opt-facet")?.textContent || "",
+        facet: box.dataset.facet || "",
+        single: box.hasAttribute("data-single"),
+      };
+    });
+    try {
+      sessionStorage.setItem(DRAFT, JSON.stringify({ reviewer: reviewer(), product, ticked, added }));
+    } catch {
+      // Storage full or refused (a private window): nothing to keep them in.
+    }
+  }
+
+  function restoreDraft() {
+    let draft = null;
+    try {
+      draft = JSON.parse(sessionStorage.getItem(DRAFT) || "null");
+      sessionStorage.removeItem(DRAFT);
+    } catch {
+      return;
+    }
+    const form = reviewForm();
+    const product = form?.querySelector("input[name=product]")?.value;
+    if (!draft || !form || draft.product !== product || draft.reviewer !== reviewer()) return;
+    const ticked = new Set(draft.ticked || []);
+    for (const tag of draft.added || []) {
+      if (!form.querySelector(`input[name=tag][value="${CSS.escape(String(tag.id))}"]`)) {
+        appendAdded(form, tag, false);
+      }
+    }
+    form.querySelectorAll("input[name=tag]").forEach((box) => {
+      box.checked = ticked.has(box.value);
+    });
+    say($("#review-status")?.dataset.draftRestored, "ok", { append: true });
+  }
+
+  document.body.addEventListener("htmx:beforeOnLoad", (event) => {
+    const { xhr, elt } = event.detail;
+    if (!xhr.getResponseHeader("HX-Redirect")) return;
+    if (elt instanceof HTMLFormElement && elt.hasAttribute("data-review-form")) saveDraft(elt);
+  });
+
+  // Closing the shortcuts (Esc, its Close button) gives the focus back to the
+  // product, as after a swap, not to the button that opened it: the next Enter
+  // submits instead of opening the dialog again. The browser puts the focus
+  // back before "close" fires, so this runs last.
+  $("#shortcuts-dialog")?.addEventListener("close", focusProduct);
+
   setupPanel();
+  restoreDraft();
   fitPanel();
   requestAnimationFrame(markSeen);
 })();
