@@ -147,7 +147,7 @@ class RowTexts:
                 "to be right at least %(percent)s%% of the time."
             )
             % {"percent": percent},
-            above_bar=_("above its bar"),
+            above_bar=_("model is sure"),
             named_title=_("Ticked because its name is written in the text."),
             named=_("named in the text"),
             unsure_title=_("Proposed, but not sure enough to tick: check it if it applies."),

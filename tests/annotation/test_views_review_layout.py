@@ -45,7 +45,7 @@ def test_a_trained_model_pre_ticks_only_tags_above_their_bar(reviewer_client: Cl
         in html
     )
     assert f'id="tag-{wool.pk}" data-facet="material" data-key="2" aria-keyshortcuts="2">' in html
-    assert "above its bar" in html
+    assert "model is sure" in html
     assert "unsure" in html
 
 
