@@ -178,12 +178,7 @@ def page_size(request: Request, default: int = PAGE_SIZE, maximum: int = MAX_PAG
     raw = request.query_params.get("page_size")
     if raw is None:
         return default
-    field = serializers.IntegerField(min_value=1, max_value=maximum)
-    try:
-        value: int = field.run_validation(raw)
-    except ValidationError as exc:
-        raise ValidationError({"page_size": exc.detail}) from exc
-    return value
+    return _positive_integer("page_size", raw, maximum)
 
 
 def page_number(request: Request, last_page: int) -> int:
@@ -193,11 +188,17 @@ def page_number(request: Request, last_page: int) -> int:
     raw = request.query_params.get("page")
     if raw in PageNumberPagination.last_page_strings:
         return last_page
-    field = serializers.IntegerField(min_value=1, max_value=last_page)
+    return _positive_integer("page", raw, last_page)
+
+
+def _positive_integer(name: str, raw: str | None, maximum: int) -> int:
+    """The query parameter `name`, given as `raw`, as an integer from 1 to
+    `maximum`; else a 400 naming the parameter."""
+    field = serializers.IntegerField(min_value=1, max_value=maximum)
     try:
         value: int = field.run_validation(raw)
     except ValidationError as exc:
-        raise ValidationError({"page": exc.detail}) from exc
+        raise ValidationError({name: exc.detail}) from exc
     return value
 
 

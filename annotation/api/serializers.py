@@ -39,16 +39,6 @@ def find_tag(key: str, resolver: TagResolver | None = None) -> Tag:
     return tag
 
 
-class TagKeyField(serializers.CharField):
-    """A tag given as `facet:value`; validates to the Tag."""
-
-    def to_internal_value(self, data: Any) -> Tag:  # type: ignore[override]  # a str on the wire, a Tag inside
-        return find_tag(super().to_internal_value(data))
-
-    def to_representation(self, value: Tag) -> str:  # type: ignore[override]  # a str on the wire, a Tag inside
-        return value.key
-
-
 def find_facet(name: str) -> TagGroup:
     """The facet called `name`, matched as a tag key's facet is (case-insensitively,
     as the import matches); ValidationError when there is none, so that a filter
@@ -59,14 +49,36 @@ def find_facet(name: str) -> TagGroup:
     return group
 
 
-class FacetNameField(serializers.CharField):
+class _LookupField(serializers.CharField):
+    """An object given on the wire as a string: `find` turns the string into the
+    object (ValidationError when there is none), and the object is written back
+    as its `wire_attr`."""
+
+    wire_attr: ClassVar[str]
+
+    @staticmethod
+    def find(text: str, /) -> Any:
+        raise NotImplementedError
+
+    def to_internal_value(self, data: Any) -> Any:
+        return self.find(super().to_internal_value(data))
+
+    def to_representation(self, value: Any) -> str:
+        return str(getattr(value, self.wire_attr))
+
+
+class TagKeyField(_LookupField):
+    """A tag given as `facet:value`; validates to the Tag."""
+
+    find = staticmethod(find_tag)
+    wire_attr = "key"
+
+
+class FacetNameField(_LookupField):
     """A facet given by name; validates to the TagGroup (400 "unknown facet")."""
 
-    def to_internal_value(self, data: Any) -> TagGroup:  # type: ignore[override]  # a str on the wire, a TagGroup inside
-        return find_facet(super().to_internal_value(data))
-
-    def to_representation(self, value: TagGroup) -> str:  # type: ignore[override]  # a str on the wire, a TagGroup inside
-        return value.name
+    find = staticmethod(find_facet)
+    wire_attr = "name"
 
 
 # -- products ---------------------------------------------------------------------------
