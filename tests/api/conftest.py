@@ -26,6 +26,17 @@ from tests.factories import (
 from training.models import ModelVersion
 
 ROLES = ("anonymous", "merchandiser", "admin", "api_client", "export_token", "admin_token")
+
+# Values of ?page= or ?page_size= that are not a positive integer, and the 400's words.
+BELOW_ONE = [
+    ("0", "Ensure this value is greater than or equal to 1."),
+    ("-1", "Ensure this value is greater than or equal to 1."),
+]
+NOT_INTEGERS = [
+    ("abc", "A valid integer is required."),
+    ("", "A valid integer is required."),
+    ("1.5", "A valid integer is required."),
+]
 _names = itertools.count(1)
 
 

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from annotation.api.base import MAX_PAGE_SIZE, ListApiView
 from annotation.api.export import MAX_PAGE_SIZE as EXPORT_MAX_PAGE_SIZE
 from annotation.models import ApiToken
-from tests.api.conftest import World
+from tests.api.conftest import BELOW_ONE, NOT_INTEGERS, World
 from tests.factories import WebhookFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,10 @@ def _list_routes() -> list[str]:
 LISTS = _list_routes()
 
 
-def _url(name: str) -> str:
+@pytest.fixture(params=LISTS)
+def list_url(request: pytest.FixtureRequest, world: World) -> str:
+    """The URL of each list in turn (of one webhook's, for its deliveries)."""
+    name = request.param
     if name == "webhook-deliveries":
         return reverse(f"api:{name}", args=[WebhookFactory().pk])
     return reverse(f"api:{name}")
@@ -56,23 +59,19 @@ def test_the_lists_are_found() -> None:
     assert "webhook-deliveries" in LISTS
 
 
-@pytest.mark.parametrize("name", LISTS)
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("0", "Ensure this value is greater than or equal to 1."),
-        ("-1", "Ensure this value is greater than or equal to 1."),
+        *BELOW_ONE,
         ("abc", "A valid integer is required."),
         (str(MAX_PAGE_SIZE + 1), f"Ensure this value is less than or equal to {MAX_PAGE_SIZE}."),
     ],
 )
 def test_every_list_refuses_a_page_size_out_of_bounds(
-    world: World, integrations: APIClient, name: str, value: str, message: str
+    integrations: APIClient, list_url: str, value: str, message: str
 ) -> None:
-    url = _url(name)
-
-    cursor_page = integrations.get(url, {"page_size": value})
-    numbered_page = integrations.get(url, {"page_size": value, "page": "1"})
+    cursor_page = integrations.get(list_url, {"page_size": value})
+    numbered_page = integrations.get(list_url, {"page_size": value, "page": "1"})
 
     assert (cursor_page.status_code, cursor_page.json()) == (400, {"page_size": [message]})
     assert (numbered_page.status_code, numbered_page.json()) == (400, {"page_size": [message]})
@@ -81,8 +80,7 @@ def test_every_list_refuses_a_page_size_out_of_bounds(
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("0", "Ensure this value is greater than or equal to 1."),
-        ("-1", "Ensure this value is greater than or equal to 1."),
+        *BELOW_ONE,
         ("abc", "A valid integer is required."),
         (
             str(EXPORT_MAX_PAGE_SIZE + 1),
@@ -101,14 +99,9 @@ def test_the_export_refuses_the_same_page_sizes_in_the_same_words(
     assert (response.status_code, response.json()) == (400, {"page_size": [message]})
 
 
-@pytest.mark.parametrize("name", LISTS)
-def test_every_list_counts_only_numbered_pages(
-    world: World, integrations: APIClient, name: str
-) -> None:
-    url = _url(name)
-
-    cursor_page = integrations.get(url, {"page_size": MAX_PAGE_SIZE}).json()
-    numbered_page = integrations.get(url, {"page": "1", "page_size": MAX_PAGE_SIZE}).json()
+def test_every_list_counts_only_numbered_pages(integrations: APIClient, list_url: str) -> None:
+    cursor_page = integrations.get(list_url, {"page_size": MAX_PAGE_SIZE}).json()
+    numbered_page = integrations.get(list_url, {"page": "1", "page_size": MAX_PAGE_SIZE}).json()
 
     assert set(cursor_page) == {"next", "previous", "results"}
     assert numbered_page["count"] == len(numbered_page["results"])
@@ -154,36 +147,27 @@ def test_a_known_tag_or_facet_is_found_in_any_case(
     assert [row[key] for row in body["results"]] == expected
 
 
-@pytest.mark.parametrize("name", LISTS)
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("0", "Ensure this value is greater than or equal to 1."),
-        ("-1", "Ensure this value is greater than or equal to 1."),
-        ("abc", "A valid integer is required."),
-        ("", "A valid integer is required."),
-        ("1.5", "A valid integer is required."),
+        *BELOW_ONE,
+        *NOT_INTEGERS,
         # Past the last page (every list of the test world fits on one page).
         ("2", "Ensure this value is less than or equal to 1."),
         ("9" * 30, "Ensure this value is less than or equal to 1."),
     ],
 )
 def test_every_list_refuses_a_page_that_is_not_one_of_its_pages(
-    world: World, integrations: APIClient, name: str, value: str, message: str
+    integrations: APIClient, list_url: str, value: str, message: str
 ) -> None:
-    response = integrations.get(_url(name), {"page": value})
+    response = integrations.get(list_url, {"page": value})
 
     assert (response.status_code, response.json()) == (400, {"page": [message]})
 
 
-@pytest.mark.parametrize("name", LISTS)
-def test_every_list_serves_its_first_and_last_page(
-    world: World, integrations: APIClient, name: str
-) -> None:
-    url = _url(name)
-
-    first = integrations.get(url, {"page": "1"})
-    last = integrations.get(url, {"page": "last"})
+def test_every_list_serves_its_first_and_last_page(integrations: APIClient, list_url: str) -> None:
+    first = integrations.get(list_url, {"page": "1"})
+    last = integrations.get(list_url, {"page": "last"})
 
     assert (first.status_code, last.status_code) == (200, 200)
     assert first.json() == last.json()

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from annotation.models import ImportBatch, Product, ProductTag
 from annotation.services import queue
-from tests.api.conftest import World
+from tests.api.conftest import BELOW_ONE, NOT_INTEGERS, World
 from tests.factories import ProductFactory, SuggestionFactory
 
 pytestmark = pytest.mark.django_db
@@ -85,11 +85,8 @@ def test_the_facet_filter_reads_a_name_in_any_case_as_the_tag_filters_do(
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("0", "Ensure this value is greater than or equal to 1."),
-        ("-1", "Ensure this value is greater than or equal to 1."),
-        ("abc", "A valid integer is required."),
-        ("", "A valid integer is required."),
-        ("1.5", "A valid integer is required."),
+        *BELOW_ONE,
+        *NOT_INTEGERS,
         ("1001", "Ensure this value is less than or equal to 1000."),
     ],
 )
