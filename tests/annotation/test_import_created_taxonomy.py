@@ -7,28 +7,15 @@ from html import unescape
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
 from annotation.models import ImportBatch, Tag, TagGroup
 from annotation.services.importing import created_taxonomy, import_products
-from tests.annotation.ui_catalog import compile_messages
 from tests.factories import TagFactory, TagGroupFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _compiled_messages() -> None:
-    compile_messages()
-
-
-@pytest.fixture
-def admin_client(client: Client, admin_user: User) -> Client:
-    client.force_login(admin_user)
-    return client
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_messages")]
 
 
 def run_upload(client: Client, capture: Any, data: bytes) -> str:

@@ -15,18 +15,12 @@ from django.utils import translation
 
 from annotation.services.importing import import_products
 from annotation.templatetags.import_reasons import translate_reason
-from tests.annotation.ui_catalog import compile_messages
 from tests.factories import ImportBatchFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_messages")]
 
 # A run of three or more English words left in a translated reason.
 ENGLISH = re.compile(r"[A-Za-z]+(?: [A-Za-z]+){2,}")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _compiled_messages() -> None:
-    compile_messages()
 
 
 def reasons(data: bytes, filename: str) -> list[str]:

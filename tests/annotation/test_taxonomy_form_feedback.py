@@ -6,7 +6,6 @@ facet names follow one rule, in the page and in the admin."""
 from html import unescape
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -14,21 +13,10 @@ from django.utils import translation
 from annotation.errors import TaxonomyError
 from annotation.models import Tag, TagGroup
 from annotation.services import taxonomy
-from tests.annotation.ui_catalog import Catalog, build_catalog, compile_messages
+from tests.annotation.ui_catalog import Catalog, build_catalog
 from tests.factories import TagFactory, TagGroupFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _compiled_messages() -> None:
-    compile_messages()
-
-
-@pytest.fixture
-def admin_client(client: Client, admin_user: User) -> Client:
-    client.force_login(admin_user)
-    return client
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_messages")]
 
 
 @pytest.fixture
