@@ -4,45 +4,24 @@ stays on one line inside its cell.
 
 Needs Debian's chromium at /usr/bin/chromium (skipped otherwise)."""
 
-import os
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from tests.e2e.conftest import CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip("install Debian chromium: apt-get install chromium", allow_module_level=True)
 
-from django.contrib.auth.models import User  # noqa: E402
-from django.utils import timezone  # noqa: E402
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from django.contrib.auth.models import User
+from django.utils import timezone
+from playwright.sync_api import Browser, Page
 
-from tests.factories import PASSWORD, ProductFactory  # noqa: E402
+from tests.factories import PASSWORD, ProductFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = [1366, 1280, 1024, 800, 600, 390]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        yield browser
-        browser.close()
 
 
 def log_in(page: Page, base_url: str, user: User) -> None:

@@ -5,31 +5,27 @@ import pages. Long unbroken text wraps instead of widening the page.
 
 Needs Debian's chromium at /usr/bin/chromium (skipped otherwise)."""
 
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from tests.e2e.conftest import CHROMIUM, log_in
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip("install Debian chromium: apt-get install chromium", allow_module_level=True)
 
-from django.contrib.auth.models import User  # noqa: E402
-from django.utils import timezone  # noqa: E402
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
+from django.contrib.auth.models import User
+from django.utils import timezone
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from annotation.models import ProductTag, ReviewEvent, Tag  # noqa: E402
-from tests.annotation.ui_catalog import (  # noqa: E402
+from annotation.models import ProductTag, ReviewEvent, Tag
+from tests.annotation.ui_catalog import (
     Catalog,
     build_catalog,
     compile_messages,
     enqueue,
 )
-from tests.factories import (  # noqa: E402
+from tests.factories import (
     ImportBatchFactory,
     ModelVersionFactory,
     ProductFactory,
@@ -40,7 +36,6 @@ from tests.factories import (  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "pw-for-tests-1"
 # The English words of statuses, modes, stages and reasons that must not be
 # left on a Chinese page (matched as whole words, case-sensitively).
 ENGLISH_STATUS = re.compile(
@@ -54,43 +49,11 @@ ENGLISH_STATUS = re.compile(
 )
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
 def new_page(browser: Browser, width: int = 1280, height: int = 800) -> tuple[BrowserContext, Page]:
     context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(10_000)
     return context, page
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context, page = new_page(browser)
-    yield page
-    context.close()
-
-
-def log_in(page: Page, base_url: str, user: User) -> None:
-    page.goto(f"{base_url}/login/")
-    page.locator("#id_username").fill(user.username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form button[type=submit]").click()
-    page.wait_for_url(re.compile(r".*/$"))
 
 
 # -- merge and unmerge -----------------------------------------------------------------

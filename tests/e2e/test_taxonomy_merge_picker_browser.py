@@ -4,49 +4,19 @@ refused rename on the same page keeps what was typed.
 
 Needs Debian's chromium at /usr/bin/chromium (skipped otherwise)."""
 
-import os
-import re
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from tests.e2e.conftest import CHROMIUM, log_in
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip("install Debian chromium: apt-get install chromium", allow_module_level=True)
 
-from django.contrib.auth.models import User  # noqa: E402
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from django.contrib.auth.models import User
+from playwright.sync_api import Page, expect
 
-from tests.annotation.ui_catalog import build_catalog  # noqa: E402
+from tests.annotation.ui_catalog import build_catalog
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "pw-for-tests-1"
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu"],
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        browser.close()
-
-
-def log_in(page: Page, base_url: str, user: User) -> None:
-    page.goto(f"{base_url}/login/")
-    page.locator("#id_username").fill(user.username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form button[type=submit]").click()
-    page.wait_for_url(re.compile(r".*/$"))
 
 
 def covered(page: Page, selector: str) -> bool:
