@@ -21,7 +21,7 @@ if not CHROMIUM.exists():
     pytest.skip("install Debian chromium: apt-get install chromium", allow_module_level=True)
 
 from django.contrib.auth.models import User  # noqa: E402
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 from annotation.models import Product, ProductTag, ReviewEvent  # noqa: E402
 from tests.annotation.ui_catalog import Catalog, build_catalog, compile_messages  # noqa: E402
@@ -31,23 +31,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "pw-for-tests-1"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 Action = ReviewEvent.Action
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -19,8 +19,7 @@ from tests.e2e import test_review_browser as ui
 from tests.e2e.test_review_browser import log_in, states, wait_for_title
 from tests.factories import ProductFactory, UserFactory
 
-# The browser module's fixtures, shared (one Chromium per module).
-browser = ui.browser
+# The review page's fixture (tests/e2e/conftest.py gives the Chromium, one per module).
 page = ui.page
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

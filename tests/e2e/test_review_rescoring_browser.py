@@ -9,7 +9,6 @@ from playwright.sync_api import Page, expect
 from annotation.models import ProductTag
 from tests.annotation.ui_catalog import build_catalog
 from tests.e2e.test_review_browser import (  # noqa: F401  (fixtures)
-    browser,
     log_in,
     page,
     wait_for_title,

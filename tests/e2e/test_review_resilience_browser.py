@@ -12,7 +12,6 @@ from annotation.models import Product, ProductTag
 from tests.annotation.ui_catalog import build_catalog, compile_messages
 from tests.e2e.test_review_browser import (  # noqa: F401  (fixtures)
     PASSWORD,
-    browser,
     log_in,
     page,
     wait_for_title,
@@ -347,7 +346,7 @@ COVERED = """() => {
 
 @pytest.mark.parametrize("size", [(390, 844), (390, 664), (768, 1024), (1280, 800)])
 def test_the_submit_bar_covers_no_tag_at_any_width(
-    browser: Browser,  # noqa: F811  (the fixture)
+    browser: Browser,
     live_server: object,
     merchandiser: User,
     size: tuple[int, int],
@@ -385,7 +384,7 @@ def test_the_submit_bar_covers_no_tag_at_any_width(
 
 
 def test_a_phone_sees_the_whole_panel_once_scrolled_to_it(
-    browser: Browser,  # noqa: F811  (the fixture)
+    browser: Browser,
     live_server: object,
     merchandiser: User,
 ) -> None:
@@ -415,7 +414,7 @@ def test_a_phone_sees_the_whole_panel_once_scrolled_to_it(
 
 
 def test_the_phone_layout_never_records_an_unseen_tag_as_rejected(
-    browser: Browser,  # noqa: F811  (the fixture)
+    browser: Browser,
     live_server: object,
     merchandiser: User,
 ) -> None:
