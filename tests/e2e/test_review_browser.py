@@ -72,6 +72,21 @@ def wait_for_title(page: Page, text: str) -> None:
     expect(page.locator("#product-title")).to_have_text(re.compile(re.escape(text)))
 
 
+def open_review(page: Page, base_url: str, user: User, title: str) -> None:
+    """Log `user` in and open the review page, showing the product titled `title`."""
+    log_in(page, base_url, user)
+    page.goto(f"{base_url}/review/")
+    wait_for_title(page, title)
+
+
+def review_catalog(page: Page, base_url: str, user: User, products: int) -> Catalog:
+    """Build the test catalogue with `products` products to review, log `user`
+    in and open the review page at the first of them."""
+    catalog = build_catalog(products=products)
+    open_review(page, base_url, user, catalog.products[0].title)
+    return catalog
+
+
 def test_a_reviewer_works_through_the_queue_with_the_keyboard_only(
     page: Page, live_server: object, merchandiser: User
 ) -> None:

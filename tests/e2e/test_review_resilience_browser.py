@@ -3,6 +3,8 @@ while reviewing, error answers, the first model still scoring, inline styles
 and the CSP, the focus after the shortcuts dialog, and a phone-sized screen."""
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.contrib.auth.models import User
@@ -13,7 +15,9 @@ from tests.annotation.ui_catalog import build_catalog, compile_messages
 from tests.e2e.test_review_browser import (  # noqa: F401  (fixtures)
     PASSWORD,
     log_in,
+    open_review,
     page,
+    review_catalog,
     wait_for_title,
 )
 from tests.e2e.test_review_keys_browser import many_tags
@@ -49,13 +53,10 @@ def test_an_ended_session_takes_the_tab_to_the_login_page_and_back_with_the_tick
     live_server: object,
     merchandiser: User,
 ) -> None:
-    catalog = build_catalog(products=2)
+    base = live_server.url  # type: ignore[attr-defined]
+    catalog = review_catalog(page, base, merchandiser, products=2)
     first = catalog.products[0]
     tags = {name: tag.pk for name, tag in catalog.tags.items()}
-    base = live_server.url  # type: ignore[attr-defined]
-    log_in(page, base, merchandiser)
-    page.goto(f"{base}/review/")
-    wait_for_title(page, first.title)
     # wool on, cotton off, silk added through the search
     page.keyboard.press("3")
     page.keyboard.press("2")
@@ -103,13 +104,10 @@ def test_a_page_left_from_an_earlier_session_reloads_with_the_ticks_kept(
     live_server: object,
     merchandiser: User,
 ) -> None:
-    catalog = build_catalog(products=2)
+    base = live_server.url  # type: ignore[attr-defined]
+    catalog = review_catalog(page, base, merchandiser, products=2)
     first = catalog.products[0]
     wool = catalog.tags["wool"].pk
-    base = live_server.url  # type: ignore[attr-defined]
-    log_in(page, base, merchandiser)
-    page.goto(f"{base}/review/")
-    wait_for_title(page, first.title)
     page.keyboard.press("3")
 
     # when: the reviewer logs out and in again in another tab (a new CSRF
@@ -137,10 +135,7 @@ def test_a_page_polled_by_htmx_goes_to_the_login_page_when_the_session_ends(
     live_server: object,
     merchandiser: User,
 ) -> None:
-    build_catalog(products=1)
-    base = live_server.url  # type: ignore[attr-defined]
-    log_in(page, base, merchandiser)
-    page.goto(f"{base}/review/")
+    review_catalog(page, live_server.url, merchandiser, products=1)  # type: ignore[attr-defined]
 
     page.context.clear_cookies()
     # Any htmx request of the page: here the undo form, sent by htmx itself.
@@ -149,6 +144,27 @@ def test_a_page_polled_by_htmx_goes_to_the_login_page_when_the_session_ends(
     expect(page).to_have_url(re.compile(r"/login/\?next=/review/$"))
     expect(page.get_by_text("Your session has ended")).to_be_visible()
     expect(page.locator("#review-panel")).to_have_count(0)
+
+
+def test_the_tag_search_goes_to_the_login_page_when_the_session_ends(
+    page: Page,  # noqa: F811  (the fixture)
+    live_server: object,
+    merchandiser: User,
+) -> None:
+    tag_index = "**/review/tags.json"
+    # The tag list the page fetches ahead fails, so "/" fetches it again later.
+    page.route(tag_index, lambda route: route.abort())
+    with page.expect_event("requestfailed", lambda request: "/review/tags.json" in request.url):
+        review_catalog(page, live_server.url, merchandiser, products=1)  # type: ignore[attr-defined]
+    page.unroute(tag_index)
+
+    page.context.clear_cookies()
+    page.keyboard.press("/")
+    page.keyboard.type("mulberry")
+
+    expect(page).to_have_url(re.compile(r"/login/\?next=/review/$"))
+    expect(page.get_by_text("Your session has ended")).to_be_visible()
+    expect(page.get_by_text("Could not load the tag list.")).to_have_count(0)
 
 
 def fulfil(status: int, body: str, content_type: str = "text/html; charset=utf-8"):
@@ -169,12 +185,8 @@ def test_error_answers_are_told_in_words_never_as_markup(
     live_server: object,
     merchandiser: User,
 ) -> None:
-    catalog = build_catalog(products=2)
+    catalog = review_catalog(page, live_server.url, merchandiser, products=2)  # type: ignore[attr-defined]
     first, second = catalog.products
-    base = live_server.url  # type: ignore[attr-defined]
-    log_in(page, base, merchandiser)
-    page.goto(f"{base}/review/")
-    wait_for_title(page, first.title)
     submit_url = "**/review/submit/"
 
     cases = [
@@ -269,12 +281,8 @@ def test_no_inline_style_is_refused_during_submit_skip_and_undo(
     live_server: object,
     merchandiser: User,
 ) -> None:
-    catalog = build_catalog(products=3)
     page.add_init_script(CSP_LISTENER)
-    base = live_server.url  # type: ignore[attr-defined]
-    log_in(page, base, merchandiser)
-    page.goto(f"{base}/review/")
-    wait_for_title(page, catalog.products[0].title)
+    catalog = review_catalog(page, live_server.url, merchandiser, products=3)  # type: ignore[attr-defined]
     # Inputs that carry a style attribute (set through the CSSOM, which the CSP
     # allows: browser extensions, devtools and autofill do it), even an empty
     # one: htmx must not copy it onto the next panel's inputs with setAttribute.
@@ -306,11 +314,7 @@ def test_closing_the_shortcuts_gives_the_keys_back_to_the_product(
     merchandiser: User,
     close: str,
 ) -> None:
-    catalog = build_catalog(products=2)
-    base = live_server.url  # type: ignore[attr-defined]
-    log_in(page, base, merchandiser)
-    page.goto(f"{base}/review/")
-    wait_for_title(page, catalog.products[0].title)
+    catalog = review_catalog(page, live_server.url, merchandiser, products=2)  # type: ignore[attr-defined]
     dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
 
     page.get_by_role("button", name="Shortcuts").click()
@@ -344,7 +348,26 @@ COVERED = """() => {
 }"""
 
 
-@pytest.mark.parametrize("size", [(390, 844), (390, 664), (768, 1024), (1280, 800)])
+PHONE = (390, 844)
+
+
+@contextmanager
+def review_tab(
+    browser: Browser, live_server: object, user: User, product: Product, size: tuple[int, int]
+) -> Iterator[Page]:
+    """A tab of its own at `size` (width, height), logged in as `user` and on
+    the review page at `product`; closed when the block ends."""
+    width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        tab = context.new_page()
+        open_review(tab, live_server.url, user, product.title)  # type: ignore[attr-defined]
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", [PHONE, (390, 664), (768, 1024), (1280, 800)])
 def test_the_submit_bar_covers_no_tag_at_any_width(
     browser: Browser,
     live_server: object,
@@ -356,26 +379,20 @@ def test_the_submit_bar_covers_no_tag_at_any_width(
     product.description = "A long description of the product. " * 16
     product.normalized_text = f"{product.title} {product.description}"
     product.save()
-    width, height = size
-    context = browser.new_context(viewport={"width": width, "height": height})
-    tab = context.new_page()
-    base = live_server.url  # type: ignore[attr-defined]
-    log_in(tab, base, merchandiser)
-    tab.goto(f"{base}/review/")
-    wait_for_title(tab, product.title)
-
-    covered = {"top of the page": tab.evaluate(COVERED)}
-    tab.locator("#tags-heading").scroll_into_view_if_needed()
-    covered["the panel scrolled into view"] = tab.evaluate(COVERED)
-    tab.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
-    covered["the page's end"] = tab.evaluate(COVERED)
-    tab.evaluate(
-        "() => { const s = document.querySelector('[data-tag-scroll]'); s.scrollTop = s.scrollHeight; }"
-    )
-    covered["the tag list's end"] = tab.evaluate(COVERED)
-    overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    bar = tab.locator("[data-review-form] .actions").bounding_box()
-    context.close()
+    height = size[1]
+    with review_tab(browser, live_server, merchandiser, product, size) as tab:
+        covered = {"top of the page": tab.evaluate(COVERED)}
+        tab.locator("#tags-heading").scroll_into_view_if_needed()
+        covered["the panel scrolled into view"] = tab.evaluate(COVERED)
+        tab.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        covered["the page's end"] = tab.evaluate(COVERED)
+        tab.evaluate(
+            "() => { const s = document.querySelector('[data-tag-scroll]'); "
+            "s.scrollTop = s.scrollHeight; }"
+        )
+        covered["the tag list's end"] = tab.evaluate(COVERED)
+        overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        bar = tab.locator("[data-review-form] .actions").bounding_box()
 
     assert covered == {where: [] for where in covered}
     assert overflow <= 0
@@ -389,18 +406,11 @@ def test_a_phone_sees_the_whole_panel_once_scrolled_to_it(
     merchandiser: User,
 ) -> None:
     product, _tags = many_tags(6, 3, (0.95, 0.6, 0.3))
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    tab = context.new_page()
-    base = live_server.url  # type: ignore[attr-defined]
-    log_in(tab, base, merchandiser)
-    tab.goto(f"{base}/review/")
-    wait_for_title(tab, product.title)
-
-    tab.locator("[data-review-form]").scroll_into_view_if_needed()
-    form = tab.locator("[data-review-form]").bounding_box()
-    first_row = tab.locator("[data-review-form] .tag-row").first.bounding_box()
-    bar = tab.locator("[data-review-form] .actions").bounding_box()
-    context.close()
+    with review_tab(browser, live_server, merchandiser, product, PHONE) as tab:
+        tab.locator("[data-review-form]").scroll_into_view_if_needed()
+        form = tab.locator("[data-review-form]").bounding_box()
+        first_row = tab.locator("[data-review-form] .tag-row").first.bounding_box()
+        bar = tab.locator("[data-review-form] .actions").bounding_box()
 
     assert form is not None
     assert first_row is not None
@@ -419,18 +429,11 @@ def test_the_phone_layout_never_records_an_unseen_tag_as_rejected(
     merchandiser: User,
 ) -> None:
     product, tags = many_tags(12, 3, (0.95, 0.6, 0.3))
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    tab = context.new_page()
-    base = live_server.url  # type: ignore[attr-defined]
-    log_in(tab, base, merchandiser)
-    tab.goto(f"{base}/review/")
-    wait_for_title(tab, product.title)
-
-    tab.locator("[data-review-form]").scroll_into_view_if_needed()
-    tab.wait_for_timeout(200)  # the tab notes what it has shown after 100 ms
-    tab.keyboard.press("Enter")
-    expect(tab.locator("#review-status")).to_contain_text("Saved")
-    context.close()
+    with review_tab(browser, live_server, merchandiser, product, PHONE) as tab:
+        tab.locator("[data-review-form]").scroll_into_view_if_needed()
+        tab.wait_for_timeout(200)  # the tab notes what it has shown after 100 ms
+        tab.keyboard.press("Enter")
+        expect(tab.locator("#review-status")).to_contain_text("Saved")
 
     decided = dict(ProductTag.objects.filter(product=product).values_list("tag_id", "state"))
     rejected = {tag_id for tag_id, state in decided.items() if state == "rejected"}

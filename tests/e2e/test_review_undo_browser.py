@@ -7,10 +7,9 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from annotation.models import Product, ProductTag
-from tests.annotation.ui_catalog import build_catalog
 from tests.e2e.test_review_browser import (  # noqa: F401  (fixtures)
-    log_in,
     page,
+    review_catalog,
     wait_for_title,
 )
 
@@ -26,12 +25,9 @@ def test_undo_restores_the_edited_decisions(
     live_server: object,
     merchandiser: User,
 ) -> None:
-    catalog = build_catalog(products=3)
+    catalog = review_catalog(page, live_server.url, merchandiser, products=3)  # type: ignore[attr-defined]
     p1, p2, p3 = catalog.products
     tags = catalog.tags
-    log_in(page, live_server.url, merchandiser)  # type: ignore[attr-defined]
-    page.goto(f"{live_server.url}/review/")  # type: ignore[attr-defined]
-    wait_for_title(page, p1.title)
 
     # Edit the proposals: wool on, cotton off, silk added through the search.
     page.keyboard.press("3")

@@ -32,14 +32,17 @@ def covered(page: Page, selector: str) -> bool:
     )
 
 
+def open_red_tag(page: Page, base_url: str, user: User) -> None:
+    """Build the test catalogue, log `user` in and open the page of its tag "red"."""
+    red = build_catalog(products=0).tags["red"]
+    log_in(page, base_url, user)
+    page.goto(f"{base_url}/taxonomy/tags/{red.pk}/")
+
+
 def test_the_empty_picker_message_leaves_the_merge_button_free(
     page: Page, live_server: object, admin_user: User
 ) -> None:
-    base = live_server.url  # type: ignore[attr-defined]
-    catalog = build_catalog(products=0)
-    red = catalog.tags["red"]
-    log_in(page, base, admin_user)
-    page.goto(f"{base}/taxonomy/tags/{red.pk}/")
+    open_red_tag(page, live_server.url, admin_user)  # type: ignore[attr-defined]
 
     page.locator("#merge-into").fill("zzz")
     expect(page.locator("#merge-into-list")).to_contain_text("No matching tag in this facet.")
@@ -55,11 +58,7 @@ def test_the_empty_picker_message_leaves_the_merge_button_free(
 def test_a_taken_name_is_refused_on_the_tag_page_with_the_merge_offered(
     page: Page, live_server: object, admin_user: User
 ) -> None:
-    base = live_server.url  # type: ignore[attr-defined]
-    catalog = build_catalog(products=0)
-    red = catalog.tags["red"]
-    log_in(page, base, admin_user)
-    page.goto(f"{base}/taxonomy/tags/{red.pk}/")
+    open_red_tag(page, live_server.url, admin_user)  # type: ignore[attr-defined]
 
     page.locator("#id_name").fill("Blue")
     page.get_by_role("button", name="Rename…").click()

@@ -32,10 +32,23 @@
     return { groups, tags, byId: new Map(tags.map((t) => [t.id, t])) };
   }
 
+  // Sent as htmx sends its requests, so that a signed-out answer is the one
+  // every htmx action gets (tagger/htmx.py): HX-Redirect to the login page,
+  // with `next` this page, which the whole tab then follows.
   function load(url) {
     if (!cache.has(url)) {
-      const promise = fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      const headers = {
+        Accept: "application/json",
+        "HX-Request": "true",
+        "HX-Current-URL": window.location.href,
+      };
+      const promise = fetch(url, { credentials: "same-origin", headers })
         .then((response) => {
+          const redirect = response.headers.get("HX-Redirect");
+          if (redirect) {
+            window.location.assign(redirect);
+            throw new Error("tag index: the session has ended");
+          }
           if (!response.ok) throw new Error(`tag index: HTTP ${response.status}`);
           return response.json();
         })
