@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from django import template
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -65,12 +66,18 @@ def _r(pattern: str, text: "StrOrPromise") -> Reason:
     return Reason(re.compile(pattern, re.DOTALL), text)
 
 
+def _same(message: str) -> Reason:
+    """A message without details, recognised as written: `message` is the
+    importer's English text, marked with gettext_noop, and its own msgid."""
+    return Reason(re.compile(re.escape(message), re.DOTALL), _(message))
+
+
 _Q = r"'.*'|\".*\""  # a value the importer quotes with repr()
 
 REASONS: tuple[Reason, ...] = (
     # Rows.
     _r(r"missing required field: (?P<fields>.+)", _("missing required field: %(fields)s")),
-    _r(r"id is empty", _("id is empty")),
+    _same(gettext_noop("id is empty")),
     _r(
         rf"id (?P<id>{_Q}) contains control or invalid characters; "
         r"ids are printed, typed and used in URLs",
@@ -79,10 +86,7 @@ REASONS: tuple[Reason, ...] = (
             "ids are printed, typed and used in URLs"
         ),
     ),
-    _r(
-        r"title is empty \(after removing HTML and blank space\)",
-        _("title is empty (after removing HTML and blank space)"),
-    ),
+    _same(gettext_noop("title is empty (after removing HTML and blank space)")),
     _r(
         r"(?P<field>\w+) must be text, found (?P<type>.+)",
         _("%(field)s must be text, found %(type)s"),
@@ -100,10 +104,7 @@ REASONS: tuple[Reason, ...] = (
             "unclosed <script>/<style> tags); fix or remove the markup"
         ),
     ),
-    _r(
-        r'attributes must be a JSON object such as \{"material": "cotton"\}',
-        _('attributes must be a JSON object such as {"material": "cotton"}'),
-    ),
+    _same(gettext_noop('attributes must be a JSON object such as {"material": "cotton"}')),
     _r(
         r"attributes must be an object, found (?P<type>.+)",
         _("attributes must be an object, found %(type)s"),
@@ -173,20 +174,15 @@ REASONS: tuple[Reason, ...] = (
         _("both %(first)s and %(second)s give the %(what)s"),
     ),
     # Files.
-    _r(r"the file is empty", _("the file is empty")),
-    _r(r"the file holds no products", _("the file holds no products")),
-    _r(r"the gzip data is corrupt", _("the gzip data is corrupt")),
-    _r(
-        r"the gzip file is truncated: it ends before its first line is complete",
-        _("the gzip file is truncated: it ends before its first line is complete"),
-    ),
-    _r(
-        r"the gzip file is truncated: it ends in the middle of the data "
-        r"\(was the upload or download cut short\?\)",
-        _(
+    _same(gettext_noop("the file is empty")),
+    _same(gettext_noop("the file holds no products")),
+    _same(gettext_noop("the gzip data is corrupt")),
+    _same(gettext_noop("the gzip file is truncated: it ends before its first line is complete")),
+    _same(
+        gettext_noop(
             "the gzip file is truncated: it ends in the middle of the data "
             "(was the upload or download cut short?)"
-        ),
+        )
     ),
     _r(
         r"this is not a CSV/JSON/JSONL file \(it looks like (?P<what>.+)\)",
@@ -204,7 +200,7 @@ REASONS: tuple[Reason, ...] = (
         r"a JSON value here is over (?P<size>.+), the most one product may take",
         _("a JSON value here is over %(size)s, the most one product may take"),
     ),
-    _r(r"the JSON is nested too deeply", _("the JSON is nested too deeply")),
+    _same(gettext_noop("the JSON is nested too deeply")),
     _r(
         r'a JSON file must hold a list of products, or an object with a "products" list; '
         r"this one holds (?P<type>.+)",
@@ -331,12 +327,9 @@ REASONS: tuple[Reason, ...] = (
         rf"the id (?P<id>{_Q}) appears twice: first on line (?P<line>[\d,]+)",
         _("the id %(id)s appears twice: first on line %(line)s"),
     ),
-    _r(r"unreadable row", _("unreadable row")),
+    _same(gettext_noop("unreadable row")),
     # The background job (annotation.services.importing.background).
-    _r(
-        r"the import stopped with an internal error; nothing was saved",
-        _("the import stopped with an internal error; nothing was saved"),
-    ),
+    _same(gettext_noop("the import stopped with an internal error; nothing was saved")),
     _r(
         r"the uploaded file was not found by the worker .*; nothing was saved, upload it again",
         _(
