@@ -72,6 +72,17 @@ def wait_for_title(page: Page, text: str) -> None:
     expect(page.locator("#product-title")).to_have_text(re.compile(re.escape(text)))
 
 
+def edit_wool_cotton_silk(page: Page) -> None:
+    """On the sample catalogue's first product: wool on (key 3), cotton off (key 2),
+    silk added through the search (by its alias)."""
+    page.keyboard.press("3")
+    page.keyboard.press("2")
+    page.keyboard.press("/")
+    page.keyboard.type("mulberry")
+    expect(page.locator("#tag-search-list [role=option]").first).to_contain_text("Silk")
+    page.keyboard.press("Enter")
+
+
 def open_review(page: Page, base_url: str, user: User, title: str) -> None:
     """Log `user` in and open the review page, showing the product titled `title`."""
     log_in(page, base_url, user)

@@ -14,6 +14,7 @@ from annotation.models import Product, ProductTag
 from tests.annotation.ui_catalog import build_catalog, compile_messages
 from tests.e2e.test_review_browser import (  # noqa: F401  (fixtures)
     PASSWORD,
+    edit_wool_cotton_silk,
     log_in,
     open_review,
     page,
@@ -58,12 +59,7 @@ def test_an_ended_session_takes_the_tab_to_the_login_page_and_back_with_the_tick
     first = catalog.products[0]
     tags = {name: tag.pk for name, tag in catalog.tags.items()}
     # wool on, cotton off, silk added through the search
-    page.keyboard.press("3")
-    page.keyboard.press("2")
-    page.keyboard.press("/")
-    page.keyboard.type("mulberry")
-    expect(page.locator("#tag-search-list [role=option]").first).to_contain_text("Silk")
-    page.keyboard.press("Enter")
+    edit_wool_cotton_silk(page)
     expect(page.locator(f"#tag-{tags['silk']}")).to_be_checked()
 
     # when: the reviewer logs out in another tab, then presses Enter here

@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 
 from annotation.models import Product, ProductTag
 from tests.e2e.test_review_browser import (  # noqa: F401  (fixtures)
+    edit_wool_cotton_silk,
     page,
     review_catalog,
     wait_for_title,
@@ -30,12 +31,7 @@ def test_undo_restores_the_edited_decisions(
     tags = catalog.tags
 
     # Edit the proposals: wool on, cotton off, silk added through the search.
-    page.keyboard.press("3")
-    page.keyboard.press("2")
-    page.keyboard.press("/")
-    page.keyboard.type("mulberry")
-    expect(page.locator("#tag-search-list [role=option]").first).to_contain_text("Silk")
-    page.keyboard.press("Enter")
+    edit_wool_cotton_silk(page)
     page.keyboard.press("Enter")
     wait_for_title(page, p2.title)
     edited = {"red": "approved", "cotton": "rejected", "wool": "approved", "silk": "approved"}
