@@ -78,3 +78,13 @@ def test_every_decision_says_why(candidate: ModelVersion, reason: str) -> None:
 
     assert promotion_decision(candidate, active, margin=0.01)["reason"] == reason
     assert promotion_decision(candidate, None, margin=0.01) == {"promoted": True, "reason": "first"}
+
+
+def test_an_active_version_unmeasured_on_the_same_set_gives_way() -> None:
+    active = version(pk=9, eval_fingerprint="set")
+    candidate = version(micro_f1=0.5, eval_fingerprint="set")
+
+    decision = promotion_decision(candidate, active, margin=0.01)
+
+    assert decision["promoted"] is True
+    assert decision["reason"] == "active_unmeasured"

@@ -367,18 +367,22 @@ def promotion_decision(
     new = version.metrics.get("micro_f1")
     decision: dict[str, object] = {"active": active.pk, "new": new}
     baseline = version.metrics.get("baseline") or {}
+    same_set = True
     if baseline.get("version") == active.pk and baseline.get("micro_f1") is not None:
         old = baseline["micro_f1"]
     elif active.metrics.get("eval_fingerprint") == version.metrics.get("eval_fingerprint"):
         old = active.metrics.get("micro_f1")
     else:
-        old = None
+        old, same_set = None, False
     if new is None:
         # Nothing to weigh: only a zero-shot model gives way to it.
         return {**decision, "promoted": zero_shot, "reason": "first" if zero_shot else "no_metrics"}
-    if old is None:
+    if not same_set:
         reason = "beats" if zero_shot else "no_comparison"
         return {**decision, "promoted": zero_shot, "reason": reason}
+    if old is None:
+        # The same set, but the active version has no figure on it.
+        return {**decision, "promoted": True, "reason": "active_unmeasured"}
     needed = 0.0 if zero_shot else margin
     promoted = new >= old + needed
     reason = "beats" if promoted else "not_better"
