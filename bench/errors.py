@@ -35,16 +35,12 @@ sys.path.insert(0, str(ROOT))
 from bench.quality import CACHE, DATA, DATASETS, DOC, OUT, machine, write_section  # noqa: E402
 from training.ml.data import Example, load_examples  # noqa: E402
 from training.ml.evaluation import holdout_predictions, holdout_split, widen  # noqa: E402
-from training.ml.metrics import binarize  # noqa: E402
+from training.ml.metrics import binarize, prf  # noqa: E402
 from training.ml.model import TrainConfig  # noqa: E402
 from training.ml.types import TagSpec  # noqa: E402
 
 COMMAND = ".venv/bin/python bench/errors.py"
 TITLE = "Where the errors are"
-
-
-def _f1(tp: float, fp: float, fn: float) -> float:
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
 def _of(tags: Sequence[str] | set[str], facet: str) -> set[str]:
@@ -70,12 +66,13 @@ def facet_errors(
     fn = (truth & ~decided).sum(axis=0)
     total = {"tp": int(tp.sum()), "fp": int(fp.sum()), "fn": int(fn.sum())}
     errors = total["fp"] + total["fn"]
+    repeats = [e for e in test if e.text in seen]
     rows = []
     for facet in sorted(set(facets)):
         cols = np.array([f == facet for f in facets])
         f_tp, f_fp, f_fn = int(tp[cols].sum()), int(fp[cols].sum()), int(fn[cols].sum())
+        precision, recall, f1 = prf(f_tp, f_fp, f_fn)
         unlabelled = ~truth[:, cols].any(axis=1)
-        repeats = [e for e in test if e.text in seen]
         conflicting = sum(
             any(_of(tags, facet) != _of(e.tags, facet) for tags in seen[e.text]) for e in repeats
         )
@@ -85,13 +82,15 @@ def facet_errors(
                 "tags": int(cols.sum()),
                 "support": f_tp + f_fn,
                 "predicted": f_tp + f_fp,
-                "precision": f_tp / (f_tp + f_fp) if f_tp + f_fp else 0.0,
-                "recall": f_tp / (f_tp + f_fn) if f_tp + f_fn else 0.0,
-                "f1": _f1(f_tp, f_fp, f_fn),
+                "precision": precision,
+                "recall": recall,
+                "f1": f1,
                 "fn": f_fn,
                 "fp": f_fp,
                 "error_share": (f_fp + f_fn) / errors if errors else 0.0,
-                "micro_f1_without": _f1(total["tp"] + f_fn, total["fp"] - f_fp, total["fn"] - f_fn),
+                "micro_f1_without": prf(total["tp"] + f_fn, total["fp"] - f_fp, total["fn"] - f_fn)[
+                    2
+                ],
                 "fp_facet_unlabelled": int(decided[unlabelled][:, cols].sum()),
                 "repeated_titles": len(repeats),
                 "repeated_conflicting": conflicting,
@@ -99,7 +98,7 @@ def facet_errors(
         )
     rows.sort(key=lambda r: -(r["fp"] + r["fn"]))
     return {
-        "micro_f1": _f1(total["tp"], total["fp"], total["fn"]),
+        "micro_f1": prf(total["tp"], total["fp"], total["fn"])[2],
         **total,
         "n_test": len(test),
         "facets": rows,

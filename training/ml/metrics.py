@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def _prf(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
+def prf(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
+    """Precision, recall and F1 from counts, each 0 where undefined."""
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -42,8 +43,8 @@ def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray, tag_vocab: Sequen
     support = y_true.sum(axis=0)
     predicted = y_pred.sum(axis=0)
 
-    micro_p, micro_r, micro_f1 = _prf(tp.sum(), fp.sum(), fn.sum())
-    scores = np.array([_prf(tp[j], fp[j], fn[j]) for j in range(len(tag_vocab))]).reshape(-1, 3)
+    micro_p, micro_r, micro_f1 = prf(tp.sum(), fp.sum(), fn.sum())
+    scores = np.array([prf(tp[j], fp[j], fn[j]) for j in range(len(tag_vocab))]).reshape(-1, 3)
     evaluable = (support > 0) | (predicted > 0)
     per_tag = {
         tag: {
