@@ -248,3 +248,16 @@ def test_the_dashboard_shows_the_active_versions_figures_on_the_current_set(
 
     assert "micro-F1 0.667 · macro-F1" in html
     assert "not measured yet" not in html
+
+
+@pytest.mark.django_db
+def test_the_dashboard_shows_the_latest_measuring_over_the_training_time_figures(
+    admin_client: Client, eval_set: datasets.LabeledSet, files: None
+) -> None:
+    active = measured("an-earlier-set", 0.9, 4, status="active")
+    comparison.remeasure(active)
+
+    html = admin_client.get(reverse("training:dashboard")).content.decode()
+
+    assert "micro-F1 0.667 · macro-F1" in html
+    assert "micro-F1 0.900" not in html

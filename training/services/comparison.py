@@ -87,18 +87,37 @@ def figures(version: ModelVersion, current: EvalSet | None) -> Figures | None:
             return _training_time(version, current=True)
         entry = (metrics.get("on_sets") or {}).get(current.fingerprint)
         if entry is not None:
-            return Figures(
-                micro_f1=entry.get("micro_f1"),
-                macro_f1=entry.get("macro_f1"),
-                n_eval=entry.get("n_eval", 0),
-                fingerprint=current.fingerprint,
-                measured_at=parse_datetime(entry.get("measured_at") or ""),
-                current=True,
-                per_tag=entry.get("per_tag") or {},
-            )
+            return _on_set(current.fingerprint, entry, current=True)
     if metrics.get("micro_f1") is None:
         return None
     return _training_time(version, current=False)
+
+
+def latest_figures(version: ModelVersion) -> Figures | None:
+    """The version's most recent figures, without reading the evaluation set:
+    its last measuring on a set (record_figures keeps the newest last), else its
+    training-time figures, else None. For pages that show one figure and should
+    not load the set to find out whether it is current (the dashboard);
+    `current` is False as it is not checked."""
+    on_sets = (version.metrics or {}).get("on_sets") or {}
+    if on_sets:
+        fingerprint, entry = next(reversed(on_sets.items()))
+        return _on_set(fingerprint, entry, current=False)
+    if (version.metrics or {}).get("micro_f1") is None:
+        return None
+    return _training_time(version, current=False)
+
+
+def _on_set(fingerprint: str, entry: dict[str, Any], *, current: bool) -> Figures:
+    return Figures(
+        micro_f1=entry.get("micro_f1"),
+        macro_f1=entry.get("macro_f1"),
+        n_eval=entry.get("n_eval", 0),
+        fingerprint=fingerprint,
+        measured_at=parse_datetime(entry.get("measured_at") or ""),
+        current=current,
+        per_tag=entry.get("per_tag") or {},
+    )
 
 
 def _training_time(version: ModelVersion, *, current: bool) -> Figures:

@@ -194,11 +194,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "curve": learning_curve(),
         "stopping": stopping_forecast(),
         "active": active,
-        # The figures the models page shows: on the current evaluation set where
-        # the version was measured there (a rollback's older version included).
-        "active_figures": (
-            comparison.figures(active, comparison.current_eval_set()) if active else None
-        ),
+        # Its latest measuring (a rolled-back version's too), without loading the
+        # evaluation set on the home page; the models page says which set.
+        "active_figures": comparison.latest_figures(active) if active else None,
         "stats": queue.queue_stats(),
         **_status_context(),
     }
