@@ -198,12 +198,9 @@ def _tag_name(value: str) -> str:
 
 def _tag_clash(group: TagGroup, name: str, exclude: int | None = None) -> Tag | None:
     """Another tag of the facet with this name, compared as the taxonomy
-    compares (Unicode case folding)."""
-    key = name.casefold()
-    others = Tag.objects.filter(group=group).only("pk", "name", "group")
-    if exclude is not None:
-        others = others.exclude(pk=exclude)
-    return next((tag for tag in others if tag.name.casefold() == key), None)
+    compares (taxonomy.tag_named: Unicode case folding)."""
+    clash = taxonomy.tag_named(group, name)
+    return None if clash is None or clash.pk == exclude else clash
 
 
 class TagCreateForm(forms.ModelForm):
