@@ -75,7 +75,17 @@ class ImportBatchAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status",)
     search_fields = ("source",)
-    exclude = ("errors", "errors_omitted", "stored_file", "heartbeat_at")
+    # The created facets and tags would render as one unbounded list; the
+    # import's result page shows the first of them.
+    exclude = (
+        "errors",
+        "errors_omitted",
+        "stored_file",
+        "heartbeat_at",
+        "created_facets",
+        "created_tags",
+        "created_recorded",
+    )
     readonly_fields = (
         "source",
         "status",

@@ -21,7 +21,7 @@ from annotation.api.permissions import IsTaggerAdmin
 from annotation.errors import ImportFileError
 from annotation.models import ImportBatch
 from annotation.roles import signed_in
-from annotation.services.importing import CreatedTaxonomy, created_taxonomy, queue_import
+from annotation.services.importing import created_taxonomy, queue_import
 from annotation.services.importing.created import SHOWN
 from annotation.services.importing.limits import size_text
 from annotation.services.importing.uploads import ALLOWED_SUFFIXES, accepted_name
@@ -97,23 +97,12 @@ class CreatedTagsSerializer(serializers.Serializer):
 
 
 class ImportCreatedSerializer(serializers.Serializer):
-    """What an import added to the taxonomy (importing.created): found from the
-    tags created while it ran that carry its history; zero until it succeeded."""
+    """What an import added to the taxonomy: the facets and tags it created,
+    recorded as it created them; zero until it succeeded. The import.finished
+    webhook carries the same (both built by importing.created)."""
 
     facets = CreatedFacetsSerializer()
     tags = CreatedTagsSerializer()
-
-    @staticmethod
-    def body(created: CreatedTaxonomy) -> dict[str, Any]:
-        irregular = created.irregular_facets
-        return {
-            "facets": {
-                "count": created.facet_count,
-                "first": created.facets,
-                "irregular": {"count": len(irregular), "first": irregular[:SHOWN]},
-            },
-            "tags": {"count": created.tag_count, "first": created.tags},
-        }
 
 
 class ImportBatchDetailSerializer(ImportBatchSerializer):
@@ -127,8 +116,7 @@ class ImportBatchDetailSerializer(ImportBatchSerializer):
 
     @extend_schema_field(ImportCreatedSerializer)
     def get_created(self, batch: ImportBatch) -> dict[str, Any]:
-        body = ImportCreatedSerializer.body(created_taxonomy(batch))
-        return dict(ImportCreatedSerializer(body).data)
+        return created_taxonomy(batch).as_json()
 
 
 class ImportUploadSerializer(serializers.Serializer):

@@ -51,6 +51,24 @@ class ImportBatch(models.Model):
     errors_omitted = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # What the import added to the taxonomy: written in its write transaction
+    # (importing.tags.TagResolver notes each facet and tag it creates), so an
+    # import that rolls back keeps nothing, and a facet or tag another import
+    # created is never listed here.
+    created_facets: "models.ManyToManyField[TagGroup]" = models.ManyToManyField(
+        "TagGroup",
+        blank=True,
+        related_name="created_by_imports",
+        verbose_name=_("facets created"),
+    )
+    created_tags: "models.ManyToManyField[Tag]" = models.ManyToManyField(
+        "Tag", blank=True, related_name="created_by_imports", verbose_name=_("tags created")
+    )
+    # False for imports written before the two lists were kept: what they created
+    # is worked out from their history notes instead (importing.created).
+    created_recorded = models.BooleanField(
+        default=False, verbose_name=_("facets and tags created recorded")
+    )
 
     class Meta:
         verbose_name = _("import batch")

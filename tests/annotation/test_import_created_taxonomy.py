@@ -11,9 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from annotation.models import ImportBatch, Tag, TagGroup
-from annotation.services.importing import created_taxonomy, import_products
-from tests.factories import TagFactory, TagGroupFactory
+from annotation.models import ImportBatch, ReviewEvent, Tag, TagGroup
+from annotation.services.importing import created_taxonomy, import_into, import_products
+from annotation.services.importing.created import batch_note
+from tests.factories import ImportBatchFactory, TagFactory, TagGroupFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_messages")]
 
@@ -121,3 +122,93 @@ def test_a_facet_name_against_the_rule_is_imported_and_flagged_in_chinese(
     assert "维度名“适用对象”" not in html
     assert "维度名“precious/artificial jewellery”" not in html
     assert "new facet" not in html
+
+
+def csv_file(rows: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile("c.csv", f"id,title,tags\n{rows}".encode())
+
+
+def listed(batch: ImportBatch) -> tuple[list[str], list[str]]:
+    created = created_taxonomy(batch)
+    return [g.name for g in created.facets], [t.key for t in created.tags]
+
+
+def test_a_tag_two_imports_used_at_once_is_listed_by_the_one_that_created_it() -> None:
+    # given: A creates fabric:Linen; B, running at the same time, names it too
+    first = import_products(csv_file("A1,Shirt,fabric:Linen\n"), filename="a.csv").batch
+    second = import_products(csv_file("B1,Dress,fabric:Linen\n"), filename="b.csv").batch
+    # B started before A created the tag (two workers), so the tag was created
+    # while B ran, and B's history has the tag new on its product.
+    ImportBatch.objects.filter(pk=second.pk).update(started_at=first.started_at)
+    second.refresh_from_db()
+
+    # then: only A lists it
+    assert listed(first) == (["fabric"], ["fabric:Linen"])
+    assert listed(second) == ([], [])
+    # The guess from history notes (kept for older imports) would list it for both.
+    second.created_recorded = False
+    assert listed(second) == (["fabric"], ["fabric:Linen"])
+
+
+def test_an_import_rolled_back_while_writing_keeps_no_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(product_ids: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("annotation.services.importing.upsert.record_tag_changes", broken)
+
+    with pytest.raises(RuntimeError):
+        import_products(csv_file("A1,Shirt,fabric:Linen\n"), filename="a.csv")
+
+    batch = ImportBatch.objects.get()
+    assert batch.status == ImportBatch.Status.FAILED
+    assert not batch.created_recorded
+    assert not TagGroup.objects.filter(name="fabric").exists()
+    assert not ImportBatch.created_facets.through.objects.exists()
+    assert not ImportBatch.created_tags.through.objects.exists()
+    assert not created_taxonomy(batch)
+
+
+def test_a_second_run_into_the_same_batch_counts_each_tag_once() -> None:
+    batch = ImportBatchFactory(status=ImportBatch.Status.RUNNING)
+
+    import_into(batch, csv_file("A1,Shirt,fabric:Linen\n"), filename="c.csv")
+    import_into(batch, csv_file("A1,Shirt,fabric:Linen|fabric:Silk\n"), filename="c.csv")
+
+    batch.refresh_from_db()
+    created = created_taxonomy(batch)
+    assert (created.facet_count, created.tag_count) == (1, 2)
+    assert [t.key for t in created.tags] == ["fabric:Linen", "fabric:Silk"]
+    assert ImportBatch.created_tags.through.objects.filter(importbatch=batch).count() == 2
+
+
+def test_the_record_is_read_without_the_history_notes() -> None:
+    batch = import_products(csv_file("A1,Shirt,fabric:Linen\n"), filename="a.csv").batch
+
+    ReviewEvent.objects.filter(note=batch_note(batch.pk)).delete()
+
+    assert batch.created_recorded
+    assert listed(batch) == (["fabric"], ["fabric:Linen"])
+
+
+def test_an_import_from_before_the_record_is_worked_out_from_its_history() -> None:
+    batch = import_products(csv_file("A1,Shirt,fabric:Linen\n"), filename="a.csv").batch
+    # As a batch imported before the record was kept: no lists, not recorded.
+    batch.created_facets.clear()
+    batch.created_tags.clear()
+    ImportBatch.objects.filter(pk=batch.pk).update(created_recorded=False)
+    batch.refresh_from_db()
+
+    assert listed(batch) == (["fabric"], ["fabric:Linen"])
+
+
+def test_the_record_is_read_in_a_few_queries(django_assert_max_num_queries: Any) -> None:
+    rows = "".join(f"P{i},Shirt {i},size:S{i:02d}|fit:F{i:02d}\n" for i in range(30))
+    batch = import_products(csv_file(rows), filename="c.csv").batch
+
+    with django_assert_max_num_queries(3):
+        created = created_taxonomy(batch)
+
+    assert (created.facet_count, created.tag_count) == (2, 60)
+    assert len(created.tags) == 10

@@ -9,7 +9,8 @@ service, which records it on the batch. limits.py holds the caps that bound an
 import's memory (json_stream.py reads JSON documents an element at a time,
 spool.py keeps the clean rows on disk until the write); uploads.py stores
 uploaded files and background.py runs their imports in a worker; created.py
-finds the facets and tags an import created.
+reads the facets and tags an import created (tags.py notes them, upsert.py
+stores them on the batch).
 """
 
 from annotation.errors import ImportFileError

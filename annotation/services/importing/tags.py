@@ -32,8 +32,11 @@ class TagResolver:
                 if isinstance(alias, str) and alias.strip():
                     self._tags.setdefault((tag.group_id, _key(alias)), tag)
         self._problems: dict[tuple[str, str], str | None] = {}
-        self.created_groups = 0
-        self.created_tags = 0
+        # The ids of the facets and tags this resolver created, noted as they
+        # are created: a row found by get_or_create that another import created
+        # meanwhile is not among them. write_rows stores them on the batch.
+        self.created_group_ids: list[int] = []
+        self.created_tag_ids: list[int] = []
 
     def _follow(self, tag: Tag) -> Tag:
         seen = {tag.pk}
@@ -79,10 +82,12 @@ class TagResolver:
         group = self._groups.get(_key(facet))
         if group is None:
             group, created = TagGroup.objects.get_or_create(name=facet.strip())
-            self.created_groups += int(created)
+            if created:
+                self.created_group_ids.append(group.pk)
             self._groups[_key(facet)] = group
         tag, created = Tag.objects.get_or_create(group=group, name=value.strip())
-        self.created_tags += int(created)
+        if created:
+            self.created_tag_ids.append(tag.pk)
         self._by_id[tag.pk] = tag
         self._tags[(group.pk, _key(value))] = tag
         return self._follow(tag)

@@ -299,6 +299,26 @@ class _Writer:
         pt.updated_at = self.now
 
 
+def _record_created(batch: ImportBatch, resolver: TagResolver) -> None:
+    """Store the facets and tags the resolver created on the batch, in the
+    write transaction: rolled back with them. A second write into the same
+    batch creates none of them again and adds no row twice."""
+    facets = ImportBatch.created_facets.through
+    facets.objects.bulk_create(
+        [facets(importbatch_id=batch.pk, taggroup_id=pk) for pk in resolver.created_group_ids],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
+    tags = ImportBatch.created_tags.through
+    tags.objects.bulk_create(
+        [tags(importbatch_id=batch.pk, tag_id=pk) for pk in resolver.created_tag_ids],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
+    ImportBatch.objects.filter(pk=batch.pk).update(created_recorded=True)
+    batch.created_recorded = True
+
+
 def write_rows(
     chunks: Iterable[Sequence[ProductRow]],
     *,
@@ -313,6 +333,7 @@ def write_rows(
     writer = _Writer(batch, user, resolver, now)
     for chunk in chunks:
         writer.chunk(chunk)
+    _record_created(batch, resolver)
     # The export's change feed and the webhooks follow tag decisions.
     record_tag_changes(writer.touched)
     return writer.counts
