@@ -6,6 +6,7 @@ is sent validates against these schemas."""
 from drf_spectacular.utils import OpenApiResponse, OpenApiWebhook, extend_schema
 from rest_framework import serializers
 
+from annotation.api.imports import ImportCreatedSerializer
 from annotation.models import ImportBatch, WebhookEvent
 
 HEADERS = """Every delivery is a signed POST (Standard Webhooks): `webhook-id` (the same for
@@ -74,6 +75,10 @@ class FinishedImportSerializer(serializers.Serializer):
     rows_unchanged = serializers.IntegerField()
     rows_rejected = serializers.IntegerField()
     finished_at = serializers.DateTimeField(allow_null=True)
+    created = ImportCreatedSerializer(
+        help_text="The facets and tags the import created, as GET /api/v1/imports/{id}/ "
+        "answers them (zero when it failed)"
+    )
 
 
 class ImportFinishedEventSerializer(_Envelope):
@@ -131,6 +136,17 @@ EXAMPLES: dict[str, dict] = {
             "rows_unchanged": 50,
             "rows_rejected": 0,
             "finished_at": SENT_AT,
+            "created": {
+                "facets": {
+                    "count": 1,
+                    "first": [{"id": 9, "name": "bogus"}],
+                    "irregular": {"count": 0, "first": []},
+                },
+                "tags": {
+                    "count": 2,
+                    "first": [{"id": 41, "key": "bogus:Nope"}, {"id": 42, "key": "color:Teal"}],
+                },
+            },
         },
     },
 }

@@ -326,8 +326,11 @@ def notify_model_promoted(
     return _deliver_to(hooks, MODEL_PROMOTED, _envelope(MODEL_PROMOTED, body))
 
 
-def notify_import_finished(batch: ImportBatch) -> int:
-    """Queue `import.finished` for a batch that succeeded or failed."""
+def notify_import_finished(batch: ImportBatch, created: dict[str, Any]) -> int:
+    """Queue `import.finished` for a batch that succeeded or failed. `created`
+    is what it added to the taxonomy, as the REST API's import detail has it
+    (`importing.created.CreatedTaxonomy.as_json()`: the importer builds it,
+    since the importing package imports this module)."""
     hooks = _listening(IMPORT_FINISHED)
     if not hooks:
         return 0
@@ -342,6 +345,7 @@ def notify_import_finished(batch: ImportBatch) -> int:
             "rows_unchanged": batch.rows_unchanged,
             "rows_rejected": batch.rows_rejected,
             "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
+            "created": created,
         }
     }
     return _deliver_to(hooks, IMPORT_FINISHED, _envelope(IMPORT_FINISHED, body))

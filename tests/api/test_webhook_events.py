@@ -12,7 +12,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from annotation.api.webhook_docs import PAYLOADS
-from annotation.models import ProductTag, Webhook, WebhookDelivery
+from annotation.models import ProductTag, Tag, TagGroup, Webhook, WebhookDelivery
 from annotation.services.importing import import_products
 from annotation.services.review import Decision, submit_review
 from annotation.services.tag_changes import record_tag_changes
@@ -104,6 +104,41 @@ def test_a_finished_import_is_announced(world: World) -> None:
     assert payload["import"]["status"] == "succeeded"
     assert payload["import"]["rows_created"] == 1
     assert payload["import"]["rows_rejected"] == 1
+
+
+def test_a_finished_import_carries_what_it_created_as_the_api_answers_it(
+    world: World, integrations: APIClient
+) -> None:
+    hook = _hook("import.finished")
+    rows = b'{"id": "sku-9", "title": "Raincoat", "tags": ["color:red", "fabric:Oilskin"]}\n'
+
+    result = import_products(io.BytesIO(rows), filename="rain.jsonl")
+
+    (payload,) = _sent(hook)["import.finished"]
+    fabric = TagGroup.objects.get(name="fabric")
+    oilskin = Tag.objects.get(group=fabric, name="Oilskin")
+    assert payload["import"]["created"] == {
+        "facets": {
+            "count": 1,
+            "first": [{"id": fabric.pk, "name": "fabric"}],
+            "irregular": {"count": 0, "first": []},
+        },
+        "tags": {"count": 1, "first": [{"id": oilskin.pk, "key": "fabric:Oilskin"}]},
+    }
+    detail = integrations.get(reverse("api:import", args=[result.batch.pk])).json()
+    assert payload["import"]["created"] == detail["created"]
+
+
+def test_a_failed_import_is_announced_with_nothing_created(world: World) -> None:
+    hook = _hook("import.finished")
+    rows = b'{"id": "sku-9", "title": "Raincoat", "tags": ["fabric:Oilskin"]}\n{"id": "x"}\n'
+
+    import_products(io.BytesIO(rows), filename="rain.jsonl")
+
+    (payload,) = _sent(hook)["import.finished"]
+    assert payload["import"]["status"] == "failed"
+    assert payload["import"]["created"]["facets"]["count"] == 0
+    assert payload["import"]["created"]["tags"] == {"count": 0, "first": []}
 
 
 def test_an_inactive_hook_hears_nothing(world: World, make_user: Callable[..., User]) -> None:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from annotation.errors import ImportFileError
 from annotation.models import ImportBatch, Product
 from annotation.services import webhooks
+from annotation.services.importing.created import created_taxonomy
 from annotation.services.importing.limits import ImportLimits
 from annotation.services.importing.readers import COLUMNS_KEY, DataFile, open_data_file
 from annotation.services.importing.rows import (
@@ -223,7 +224,7 @@ def _finish(batch: ImportBatch, result: ImportResult, total: int, status: str) -
             "progress",
         ]
     )
-    webhooks.notify_import_finished(batch)
+    webhooks.notify_import_finished(batch, created_taxonomy(batch).as_json())
     logger.info("import batch %s %s: %s (%d rows)", batch.pk, status, result.summary(), total)
     return result
 
