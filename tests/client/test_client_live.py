@@ -162,6 +162,40 @@ def test_the_command_imports_a_file_and_waits(
     assert set(Product.objects.values_list("external_id", flat=True)) >= {"sku-7", "sku-8"}
 
 
+def test_the_command_says_what_the_import_added_to_the_taxonomy(
+    world: World, admin_client: Client, live_server: Any, tmp_path: Path, capsys: Any
+) -> None:
+    rows = "".join(
+        json.dumps({"id": f"sku-{i}", "title": f"Coat {i}", "tags": [f"fabric:F{i:02d}"]}) + "\n"
+        for i in range(12)
+    )
+    catalogue = tmp_path / "coats.jsonl"
+    catalogue.write_text(rows + '{"id": "sku-x", "title": "Hat", "tags": ["Bad Name!!:x"]}\n')
+
+    code, _ = _tagger(live_server, admin_client, "import", str(catalogue), "--wait", "--poll", "0")
+
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert "new facets: 2 (Bad Name!!, fabric)" in lines
+    nine = ", ".join(f"fabric:F{i:02d}" for i in range(9))
+    assert f"new tags: 13 (the first 10: Bad Name!!:x, {nine})" in lines
+    assert any(line.startswith("warning: 'Bad Name!!' is not a valid facet name") for line in lines)
+
+
+def test_the_command_says_nothing_of_the_taxonomy_when_the_import_added_nothing(
+    world: World, admin_client: Client, live_server: Any, tmp_path: Path, capsys: Any
+) -> None:
+    catalogue = tmp_path / "red.jsonl"
+    catalogue.write_text('{"id": "sku-7", "title": "Red coat", "tags": ["color:red"]}\n')
+
+    code, _ = _tagger(live_server, admin_client, "import", str(catalogue), "--wait", "--poll", "0")
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "new facets" not in out
+    assert "new tags" not in out
+
+
 def test_the_command_starts_training_and_shows_the_status(
     world: World,
     admin_client: Client,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tagger_client.client import ApiError, Client
+from tagger_client.models import ImportCreated
 
 STREAMED_FORMATS = ("jsonl", "csv", "labelstudio", "labelstudio-config", "hf-card")
 HF_DATA_FILE = "data/train.jsonl"
@@ -150,7 +151,34 @@ def _import(client: Client, args: argparse.Namespace) -> int:
         f"import {batch.id}: {batch.status}, {batch.rows_created} created, "
         f"{batch.rows_updated} updated, {batch.rows_rejected} rejected"
     )
+    if batch.created:
+        for line in _created_lines(batch.created):
+            print(line)
     return 0 if batch.status == "succeeded" else 1
+
+
+def _names(count: int, names: list[str]) -> str:
+    """`count` and the names shown, saying when they are only the first."""
+    shown = ", ".join(names)
+    if count > len(names):
+        return f"{count} (the first {len(names)}: {shown})"
+    return f"{count} ({shown})"
+
+
+def _created_lines(created: ImportCreated) -> list[str]:
+    """What the import added to the taxonomy, as `manage.py import_products` says it."""
+    lines: list[str] = []
+    if created.facets.count:
+        lines.append(f"new facets: {_names(created.facets.count, created.facets.first)}")
+    if created.tags.count:
+        lines.append(f"new tags: {_names(created.tags.count, created.tags.first)}")
+    for name in created.facets.irregular:
+        lines.append(
+            f"warning: {name!r} is not a valid facet name: use letters (any script) and "
+            "digits, with single spaces, _, - or / between words. The import created the "
+            "facet anyway: correct the name in the file, or rename the facet in the admin."
+        )
+    return lines
 
 
 def _train(client: Client, args: argparse.Namespace) -> int:

@@ -149,6 +149,59 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class CreatedFacets:
+    """The facets an import created: how many, the first names (by name), and
+    the first of them whose name breaks the server's rule for facet names."""
+
+    count: int
+    first: list[str]
+    irregular: list[str]
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CreatedFacets:
+        return cls(
+            count=data["count"],
+            first=[facet["name"] for facet in data["first"]],
+            irregular=[facet["name"] for facet in data["irregular"]["first"]],
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class CreatedTags:
+    """The tags an import created: how many, and the first `facet:value` keys."""
+
+    count: int
+    first: list[str]
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CreatedTags:
+        return cls(count=data["count"], first=[tag["key"] for tag in data["first"]], raw=data)
+
+
+@dataclass(frozen=True)
+class ImportCreated:
+    """What an import added to the taxonomy (zero until it succeeded)."""
+
+    facets: CreatedFacets
+    tags: CreatedTags
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    def __bool__(self) -> bool:
+        return bool(self.facets.count or self.tags.count)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ImportCreated:
+        return cls(
+            facets=CreatedFacets.from_json(data["facets"]),
+            tags=CreatedTags.from_json(data["tags"]),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
 class ImportBatch:
     id: int
     source: str
@@ -163,6 +216,13 @@ class ImportBatch:
     @property
     def finished(self) -> bool:
         return self.status in ("succeeded", "failed")
+
+    @property
+    def created(self) -> ImportCreated | None:
+        """What the import added to the taxonomy, from get_import; None from
+        start_import, which answers before the import has run."""
+        data = self.raw.get("created")
+        return None if data is None else ImportCreated.from_json(data)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ImportBatch:
