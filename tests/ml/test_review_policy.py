@@ -223,6 +223,16 @@ def test_a_name_inside_a_longer_name_is_not_evidence() -> None:
     assert names_tag(text, [blue_in_it, blue_alone], set(), [navy_blue, blue_in_it, blue_alone])
 
 
+def test_a_chinese_name_inside_a_longer_alias_of_another_tag_is_not_evidence() -> None:
+    text = "搭配白鸭绒填充 颜色：藏青色"
+    white, down = [(2, 3)], [(2, 5)]
+    assert text[2:3] == "白"
+    assert text[2:5] == "白鸭绒"
+
+    assert not names_tag(text, white, set(), white + down)
+    assert names_tag(text, down, set(), white + down)
+
+
 def test_each_facets_best_scores_are_stored_whatever_they_are() -> None:
     facets = ["color"] * 7 + ["size"]
     scores = [0.04, 0.03, 0.02, 0.01, 0.009, 0.008, 0.2, 0.001]

@@ -20,7 +20,8 @@ reviewer sees. Two policies:
   precision) at or above the target. Without such a pool the bar is the target
   itself. A zero-shot model has no labels to
   calibrate on, so it ticks only tags whose name or an alias the text spells
-  out, and not a name that several tags share (`names_tag`). The model's other
+  out, and not a name that several tags share, nor one inside another tag's
+  longer name (`names_tag`). The model's other
   selections and the best few runners-up per facet stay on the page unticked,
   ordered by score, and every shown row gets a key: 1-9, then the letters that
   no other shortcut uses (runners-up give way when keys run out).
@@ -129,6 +130,14 @@ def shared_forms(names: Iterable[str]) -> set[str]:
     return shared
 
 
+def inside_longer(span: tuple[int, int], others: Iterable[tuple[int, int]]) -> bool:
+    """Whether the span lies inside a longer one of `others`: "Blue" inside
+    "Navy Blue", 白 inside 白鸭绒. It is part of that longer name, not a name of
+    its own."""
+    start, end = span
+    return any(s <= start and end <= e and e - s > end - start for s, e in others)
+
+
 def names_tag(
     text: str,
     spans: Iterable[tuple[int, int]],
@@ -139,12 +148,12 @@ def names_tag(
     match that is also another tag's name ("女" for both 适用性别 and 适用对象)
     does not say which tag is meant, and one inside a longer match of another
     tag (`others`: every tag's matches) is part of that name ("Blue" in "Navy
-    Blue")."""
+    Blue", 白 "white" in a Down alias 白鸭绒 "white duck down")."""
     longer = [(s, e) for s, e in others if e > s]
     return any(
         end > start
         and text[start:end].casefold() not in shared
-        and not any(s <= start and end <= e and e - s > end - start for s, e in longer)
+        and not inside_longer((start, end), longer)
         for start, end in spans
     )
 
