@@ -5,7 +5,8 @@ inside a function, or under ``if TYPE_CHECKING`` (a cycle hidden from Python at 
 time is still a cycle for the reader). The graph has one node per module of the
 project's own packages; an import of a package counts as an import of its
 ``__init__``. ``from pkg import name`` counts as importing ``pkg.name`` when that is a
-module, else ``pkg``.
+module, else ``pkg``. Importing ``pkg.mod`` also counts as importing ``pkg`` when
+``pkg/__init__`` imports project modules itself (it runs first).
 
 It also checks the layering drawn in docs/architecture.md:
 - every cross-app import points down the layers (tagger -> training -> annotation ->
@@ -149,7 +150,34 @@ def build_graph(root: Path) -> Graph:
                 external.add(imported.split(".")[0])
         graph.edges[name] = prune_parents(targets, name)
         graph.external[name] = external
+    importing_inits = {
+        name
+        for name, path in graph.modules.items()
+        if path.name == "__init__.py" and graph.edges[name]
+    }
+    for name, targets in graph.edges.items():
+        targets |= parents_run(targets, name, importing_inits)
     return graph
+
+
+def parents_run(targets: set[str], current: str, importing_inits: set[str]) -> set[str]:
+    """The packages whose ``__init__`` runs first when a target is imported, among
+    those that import project modules themselves.
+
+    ``import a.b.c`` runs ``a/__init__`` and ``a/b/__init__`` before ``a/b/c``: a
+    package that re-exports its submodules is a real dependency of whoever imports
+    one of them, and a loop through it fails at import time (a name read from a
+    partly initialised module). The packages that hold the importing module are
+    running already and do not count.
+    """
+    ran = set()
+    for target in targets:
+        parts = target.split(".")
+        for end in range(1, len(parts)):
+            parent = ".".join(parts[:end])
+            if parent in importing_inits and not (current + ".").startswith(parent + "."):
+                ran.add(parent)
+    return ran
 
 
 def prune_parents(targets: set[str], current: str) -> set[str]:
@@ -157,9 +185,9 @@ def prune_parents(targets: set[str], current: str) -> set[str]:
 
     ``from training.ml import text`` yields both ``training.ml`` and ``training.ml.text``;
     only the second is a real dependency unless ``training.ml/__init__`` is imported on
-    its own. Package ``__init__`` modules here are import-free or re-export only, and
-    importing a submodule runs its parents anyway, so parents of the importing module
-    itself never count either.
+    its own (a package whose ``__init__`` imports anything is added back by
+    parents_run). The packages that hold the importing module are running already,
+    so they never count.
     """
     kept = set()
     for target in targets:

@@ -58,6 +58,59 @@ def test_a_cycle_through_a_function_level_import_is_found(tmp_path: Path) -> Non
     assert cycles == [["training.services.job", "training.tasks"]]
 
 
+def test_a_cycle_through_a_package_that_re_exports_is_found(tmp_path: Path) -> None:
+    # Importing annotation.services.importing.created runs importing/__init__
+    # first, which imports service, which imports webhooks: the loop the
+    # webhooks module fell into at import time.
+    root = write(
+        tmp_path,
+        {
+            "annotation/__init__.py": "",
+            "annotation/services/__init__.py": "",
+            "annotation/services/webhooks.py": (
+                "from annotation.services.importing.created import created_taxonomy\n"
+            ),
+            "annotation/services/importing/__init__.py": (
+                "from annotation.services.importing.service import import_file\n"
+            ),
+            "annotation/services/importing/created.py": "",
+            "annotation/services/importing/service.py": (
+                "from annotation.services import webhooks\n"
+                "from annotation.services.importing.created import created_taxonomy\n"
+            ),
+        },
+    )
+
+    cycles = checker.find_cycles(checker.build_graph(root).edges)
+
+    assert cycles == [
+        [
+            "annotation.services.importing",
+            "annotation.services.importing.service",
+            "annotation.services.webhooks",
+        ]
+    ]
+
+
+def test_a_package_that_imports_nothing_is_no_dependency(tmp_path: Path) -> None:
+    root = write(
+        tmp_path,
+        {
+            "annotation/__init__.py": "",
+            "annotation/models.py": "from training.ml import text\n",
+            "training/__init__.py": "",
+            "training/views.py": "from annotation import models\n",
+            "training/ml/__init__.py": "",
+            "training/ml/text.py": "",
+        },
+    )
+
+    graph = checker.build_graph(root)
+
+    assert graph.edges["annotation.models"] == {"training.ml.text"}
+    assert list(checker.layering_violations(graph)) == []
+
+
 def test_an_import_hidden_under_type_checking_still_counts(tmp_path: Path) -> None:
     root = write(
         tmp_path,
