@@ -1,4 +1,4 @@
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -83,3 +83,15 @@ def _fresh_process_copies() -> None:
     from annotation.services import process_copy
 
     process_copy.forget_all()
+
+
+@pytest.fixture(autouse=True)
+def _language_reset() -> Iterator[None]:
+    """A request in Chinese leaves Chinese active in the thread (LocaleMiddleware
+    activates a language per request and nothing deactivates it): each test
+    starts, and leaves, with the default language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
