@@ -3,14 +3,25 @@ keeps on one line, so no narrow column breaks one mid-number."""
 
 import re
 from datetime import datetime
+from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.template.loader import render_to_string
 from django.test import Client
 from django.utils import timezone
 
-from annotation.models import ApiToken
-from tests.factories import ImportBatchFactory, ModelVersionFactory, TrainingRunFactory
+from annotation.models import ApiToken, TagMerge
+from annotation.services.taxonomy import merge_tags
+from tests.factories import (
+    ImportBatchFactory,
+    ModelVersionFactory,
+    TagFactory,
+    TagGroupFactory,
+    TrainingRunFactory,
+)
+from training.models import ModelVersion, TrainingRun
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +83,42 @@ def test_the_import_history_and_progress_show_times(admin: Client) -> None:
 
     assert any(iso.startswith(ISO) for iso, _ in times(page(admin, "/import/")))
     assert any(iso.startswith(ISO) for iso, _ in times(page(admin, f"/import/{batch.pk}/")))
+
+
+# Dates inside translated sentences: the sentence (and its Chinese) is unchanged,
+# the date in it is a <time>.
+
+
+def test_active_since_and_a_failed_run_on_the_models_page_are_times(admin: Client) -> None:
+    ModelVersionFactory(status=ModelVersion.Status.ACTIVE, promoted_at=WHEN)
+    run = TrainingRunFactory(status=TrainingRun.Status.FAILED, error="out of memory")
+    type(run).objects.filter(pk=run.pk).update(finished_at=WHEN)
+
+    html = page(admin, "/training/")
+
+    assert re.search(rf'active since <time datetime="{ISO}[^"]*">[^<]+ago</time>', html), html
+    assert re.search(rf'Run {run.pk}, <time datetime="{ISO}[^"]*">[^<]+</time>', html)
+
+
+def test_the_measured_time_of_an_evaluation_set_is_a_time() -> None:
+    figures = SimpleNamespace(current=True, n_eval=17, short="ab12cd", measured_at=WHEN)
+
+    html = render_to_string("training/_eval_set.html", {"figures": figures})
+
+    assert [iso for iso, _ in times(html)] == [f"{ISO}+00:00"], html
+    assert "the current set: 17 products (set ab12cd), measured <time" in html
+
+
+def test_a_merged_tag_says_when_in_a_time_and_in_chinese_too(admin: Client) -> None:
+    group = TagGroupFactory(name="colour")
+    source, into = TagFactory(group=group, name="Navy"), TagFactory(group=group, name="Blue")
+    merge_tags(source, into, user=None)
+    TagMerge.objects.update(created_at=WHEN)
+
+    english = page(admin, f"/taxonomy/tags/{source.pk}/")
+    admin.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese = page(admin, f"/taxonomy/tags/{source.pk}/")
+
+    assert re.search(rf'Merged <time datetime="{ISO}[^"]*">[^<]+</time> by —', english)
+    assert re.search(rf'<time datetime="{ISO}[^"]*">[^<]+</time>', chinese)
+    assert "Merged" not in chinese
