@@ -83,6 +83,7 @@ class _BatchProgress:
 def _fail(batch_id: int, reason: str) -> None:
     ImportBatch.objects.filter(pk=batch_id, status__in=ImportBatch.ACTIVE_STATUSES).update(
         status=ImportBatch.Status.FAILED,
+        stage="",
         errors=[{"line": 0, "reason": reason}],
         finished_at=timezone.now(),
     )

@@ -208,11 +208,13 @@ def _finish(batch: ImportBatch, result: ImportResult, total: int, status: str) -
     batch.errors = [{"line": e.line, "reason": e.reason} for e in result.errors]
     batch.errors_omitted = result.omitted_errors
     batch.finished_at = timezone.now()
+    batch.stage = ""  # a stage is where a running import is; this one has finished
     if status == ImportBatch.Status.SUCCEEDED:
         batch.progress = 100.0
     batch.save(
         update_fields=[
             "status",
+            "stage",
             "rows_total",
             "rows_created",
             "rows_updated",
