@@ -4,6 +4,8 @@ against its schema). Plain data: a catalogue of two bilingual products."""
 
 from typing import Any
 
+from annotation.api.imports import CREATED_EXAMPLE
+
 AT = "2026-01-31T12:00:00.000000+00:00"
 LATER = "2026-01-31T12:05:00.000000+00:00"
 NEXT = "https://tagger.example.com/api/v1/products/?cursor=cD0xMjM%3D"
@@ -214,17 +216,7 @@ COMPONENT_EXAMPLES: dict[str, Any] = {
     "ImportBatch": _IMPORT,
     "ImportBatchDetail": {
         **_IMPORT,
-        "created": {
-            "facets": {
-                "count": 1,
-                "first": [{"id": 9, "name": "bogus"}],
-                "irregular": {"count": 0, "first": []},
-            },
-            "tags": {
-                "count": 2,
-                "first": [{"id": 31, "key": "bogus:Nope"}, {"id": 32, "key": "color:teal"}],
-            },
-        },
+        "created": CREATED_EXAMPLE,
     },
     "ImportError": {"line": 3, "reason": "the id 'sku-1' appears twice: first on line 2"},
     "ImportUploadRequest": {

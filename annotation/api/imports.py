@@ -105,6 +105,21 @@ class ImportCreatedSerializer(serializers.Serializer):
     tags = CreatedTagsSerializer()
 
 
+# What `created` looks like, for the OpenAPI examples of the import detail and of
+# the import.finished webhook.
+CREATED_EXAMPLE = {
+    "facets": {
+        "count": 1,
+        "first": [{"id": 9, "name": "bogus"}],
+        "irregular": {"count": 0, "first": []},
+    },
+    "tags": {
+        "count": 2,
+        "first": [{"id": 41, "key": "bogus:Nope"}, {"id": 42, "key": "color:Teal"}],
+    },
+}
+
+
 class ImportBatchDetailSerializer(ImportBatchSerializer):
     """One import, with the facets and tags it created."""
 

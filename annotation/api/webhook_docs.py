@@ -6,7 +6,7 @@ is sent validates against these schemas."""
 from drf_spectacular.utils import OpenApiResponse, OpenApiWebhook, extend_schema
 from rest_framework import serializers
 
-from annotation.api.imports import ImportCreatedSerializer
+from annotation.api.imports import CREATED_EXAMPLE, ImportCreatedSerializer
 from annotation.models import ImportBatch, WebhookEvent
 
 HEADERS = """Every delivery is a signed POST (Standard Webhooks): `webhook-id` (the same for
@@ -136,17 +136,7 @@ EXAMPLES: dict[str, dict] = {
             "rows_unchanged": 50,
             "rows_rejected": 0,
             "finished_at": SENT_AT,
-            "created": {
-                "facets": {
-                    "count": 1,
-                    "first": [{"id": 9, "name": "bogus"}],
-                    "irregular": {"count": 0, "first": []},
-                },
-                "tags": {
-                    "count": 2,
-                    "first": [{"id": 41, "key": "bogus:Nope"}, {"id": 42, "key": "color:Teal"}],
-                },
-            },
+            "created": CREATED_EXAMPLE,
         },
     },
 }

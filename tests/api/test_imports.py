@@ -258,4 +258,4 @@ def test_the_schema_documents_what_an_import_created() -> None:
     assert components["CreatedFacets"]["required"] == ["count", "first", "irregular"]
     assert components["CreatedTags"]["required"] == ["count", "first"]
     assert "The first 10" in components["CreatedTags"]["properties"]["first"]["description"]
-    assert body["example"]["created"]["tags"]["first"][0] == {"id": 31, "key": "bogus:Nope"}
+    assert body["example"]["created"]["tags"]["first"][0] == {"id": 41, "key": "bogus:Nope"}
