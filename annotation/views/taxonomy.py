@@ -18,6 +18,7 @@ from annotation.models import ProductTag, Tag, TagGroup
 from annotation.services import active_model
 from annotation.services import taxonomy as taxonomy_service
 from annotation.services.taxonomy import categories
+from annotation.services.taxonomy.alias_reviews import alias_reviews
 from annotation.templatetags.labels import localized_label
 from annotation.views.access import SignedInRequest, admin_required
 from annotation.views.forms import (
@@ -180,8 +181,14 @@ def _detail_context(tag: Tag, **forms: BaseForm | None) -> dict:
             initial={"display_name_en": tag.display_name_en, "display_name_zh": tag.display_name_zh}
         ),
         "deprecate_form": DeprecateTagForm(),
+        **_alias_context(tag),
         **_category_context(tag),
     }
+
+
+def _alias_context(tag: Tag) -> dict:
+    reviews = alias_reviews(tag)
+    return {"alias_reviews": reviews, "alias_misleads": any(r.misleads for r in reviews)}
 
 
 def _category_context(tag: Tag) -> dict:
