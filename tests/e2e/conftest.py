@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 from django.contrib.auth.models import User
@@ -97,25 +98,33 @@ def stuck_test_watchdog(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def _report_and_stop(request: pytest.FixtureRequest, after: float) -> None:
+    # The watchdog's own test reads the report instead of the terminal.
+    report = getattr(request.node, "watchdog_report", None)
     capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled() if capture else nullcontext():
-        out = sys.stderr
-        print(f"\n+++ {request.node.nodeid}: still running after {after:.0f} s +++", file=out)
-        for thread_id, frame in sys._current_frames().items():
-            print(f"--- thread {thread_id} ---", file=out)
-            traceback.print_stack(frame, file=out)
-        # The test's own steps run in a greenlet (Playwright's sync API), which
-        # the threads' stacks do not show.
-        import greenlet
-
-        for obj in gc.get_objects():
-            # type(), not isinstance(): some objects (torch's deprecated
-            # aliases) warn when their class is looked up.
-            if issubclass(type(obj), greenlet.greenlet) and obj.gr_frame is not None:
-                print("--- greenlet ---", file=out)
-                traceback.print_stack(obj.gr_frame, file=out)
+    quiet = report is not None or capture is None
+    with nullcontext() if quiet else capture.global_and_fixture_disabled():
+        out = report if report is not None else sys.stderr
+        _report(out, request.node.nodeid, after)
         stopped = _stop_browsers()
         print(f"+++ stopped {stopped} Chromium process(es) of this run +++", file=out, flush=True)
+
+
+def _report(out: TextIO, nodeid: str, after: float) -> None:
+    """Where every thread and greenlet stands."""
+    print(f"\n+++ {nodeid}: still running after {after:.0f} s +++", file=out)
+    for thread_id, frame in sys._current_frames().items():
+        print(f"--- thread {thread_id} ---", file=out)
+        traceback.print_stack(frame, file=out)
+    # The test's own steps run in a greenlet (Playwright's sync API), which the
+    # threads' stacks do not show.
+    import greenlet
+
+    for obj in gc.get_objects():
+        # type(), not isinstance(): some objects (torch's deprecated aliases)
+        # warn when their class is looked up.
+        if issubclass(type(obj), greenlet.greenlet) and obj.gr_frame is not None:
+            print("--- greenlet ---", file=out)
+            traceback.print_stack(obj.gr_frame, file=out)
 
 
 def _stop_browsers() -> int:
