@@ -17,13 +17,18 @@ from typing import TextIO
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from tests.factories import PASSWORD
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the
 # tests make between browser steps are still plain synchronous calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Assertions wait as long as a page's actions do (page.set_default_timeout
+# below), not Playwright's 5 s: on two busy cores a routed request, its answer
+# and the swap that follows took longer.
+expect.set_options(timeout=10_000)
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Every Chromium these tests start carries this in its command line, so the
