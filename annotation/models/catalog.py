@@ -250,6 +250,13 @@ class Tag(models.Model):
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
+    def written_forms(self) -> list[str]:
+        """What a text may call the tag: its name, its aliases and its display
+        names, stripped, each once, the name first (the model's name matches
+        and the alias review both read them)."""
+        forms = [self.name, *(self.aliases or []), self.display_name_en, self.display_name_zh]
+        return list(dict.fromkeys(f.strip() for f in forms if isinstance(f, str) and f.strip()))
+
     def merge_target(self) -> "Tag | None":
         """The active tag a decision about this one applies to: itself, or where
         its merges lead; None when it was deprecated without a merge."""

@@ -34,9 +34,7 @@ def tag_specs(tags: Iterable[Tag] | None = None) -> list[TagSpec]:
         tags = Tag.objects.filter(status=Tag.Status.ACTIVE).select_related("group")
     specs = []
     for tag in tags:
-        extra = [*tag.aliases, tag.display_name_en, tag.display_name_zh]
-        aliases = tuple(dict.fromkeys(a.strip() for a in extra if isinstance(a, str) and a.strip()))
-        aliases = tuple(a for a in aliases if a != tag.name)
+        aliases = tuple(form for form in tag.written_forms() if form != tag.name)
         specs.append(
             TagSpec(
                 key=tag.key,

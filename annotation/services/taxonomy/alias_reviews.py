@@ -52,11 +52,9 @@ class FormReview:
 def surface_forms(tag: Tag) -> dict[str, str]:
     """{casefolded form: the form as the taxonomy writes it}: the name, the
     aliases and the display names, as the model matches them."""
-    forms = [tag.name, *(tag.aliases or []), tag.display_name_en, tag.display_name_zh]
     found: dict[str, str] = {}
-    for form in forms:
-        if isinstance(form, str) and form.strip():
-            found.setdefault(form.strip().casefold(), form.strip())
+    for form in tag.written_forms():
+        found.setdefault(form.casefold(), form)
     return found
 
 
