@@ -26,7 +26,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -326,11 +326,12 @@ def notify_model_promoted(
     return _deliver_to(hooks, MODEL_PROMOTED, _envelope(MODEL_PROMOTED, body))
 
 
-def notify_import_finished(batch: ImportBatch, created: dict[str, Any]) -> int:
+def notify_import_finished(batch: ImportBatch, created: Callable[[], dict[str, Any]]) -> int:
     """Queue `import.finished` for a batch that succeeded or failed. `created`
-    is what it added to the taxonomy, as the REST API's import detail has it
-    (`importing.created.CreatedTaxonomy.as_json()`: the importer builds it,
-    since the importing package imports this module)."""
+    gives what it added to the taxonomy, as the REST API's import detail has it
+    (`importing.created.CreatedTaxonomy.as_json()`: the importer passes it,
+    since the importing package imports this module), read only when a
+    webhook listens."""
     hooks = _listening(IMPORT_FINISHED)
     if not hooks:
         return 0
@@ -345,7 +346,7 @@ def notify_import_finished(batch: ImportBatch, created: dict[str, Any]) -> int:
             "rows_unchanged": batch.rows_unchanged,
             "rows_rejected": batch.rows_rejected,
             "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
-            "created": created,
+            "created": created(),
         }
     }
     return _deliver_to(hooks, IMPORT_FINISHED, _envelope(IMPORT_FINISHED, body))

@@ -226,7 +226,7 @@ def _finish(batch: ImportBatch, result: ImportResult, total: int, status: str) -
             "progress",
         ]
     )
-    webhooks.notify_import_finished(batch, created_taxonomy(batch).as_json())
+    webhooks.notify_import_finished(batch, lambda: created_taxonomy(batch).as_json())
     logger.info("import batch %s %s: %s (%d rows)", batch.pk, status, result.summary(), total)
     return result
 
