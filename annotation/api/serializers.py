@@ -2,6 +2,7 @@
 product. Input cleaning beyond types is the services' job (the import cleans
 product rows, the taxonomy service cleans names), so these stay thin."""
 
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from django.db.models import Prefetch, QuerySet
@@ -49,16 +50,16 @@ def find_facet(name: str) -> TagGroup:
     return group
 
 
-class _LookupField(serializers.CharField):
+class _LookupField(serializers.CharField, ABC):
     """An object given on the wire as a string: `find` turns the string into the
     object (ValidationError when there is none), and the object is written back
-    as its `wire_attr`."""
+    as its `wire_attr`. Each subclass names both."""
 
     wire_attr: ClassVar[str]
 
     @staticmethod
-    def find(text: str, /) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def find(text: str, /) -> Any: ...
 
     def to_internal_value(self, data: Any) -> Any:
         return self.find(super().to_internal_value(data))
