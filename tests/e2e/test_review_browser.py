@@ -7,24 +7,21 @@ from the project's sample catalogue."""
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the
-# tests make between browser steps are still plain synchronous calls.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from tests.e2e.conftest import CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip("install Debian chromium: apt-get install chromium", allow_module_level=True)
 
-from django.contrib.auth.models import User  # noqa: E402
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from django.contrib.auth.models import User
+from playwright.sync_api import Browser, Page, expect
 
-from annotation.models import Product, ProductTag, ReviewEvent  # noqa: E402
-from tests.annotation.ui_catalog import Catalog, build_catalog, compile_messages  # noqa: E402
+from annotation.models import Product, ProductTag, ReviewEvent
+from tests.annotation.ui_catalog import Catalog, build_catalog, compile_messages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -34,11 +31,9 @@ Action = ReviewEvent.Action
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    # Inline scripts or styles would be refused by the CSP and logged here.
+def page(page: Page) -> Page:
+    """The shared page (tests/e2e/conftest.py), noting what the CSP refuses:
+    inline scripts or styles would be refused and logged here."""
     page.csp_errors = []  # type: ignore[attr-defined]
     page.on(
         "console",
@@ -48,8 +43,7 @@ def page(browser: Browser) -> Iterator[Page]:
             else None
         ),
     )
-    yield page
-    context.close()
+    return page
 
 
 def log_in(page: Page, base_url: str, user: User) -> None:
