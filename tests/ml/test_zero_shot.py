@@ -62,26 +62,6 @@ def test_a_latin_name_needs_word_boundaries(tiny_bert: str) -> None:
     assert predictions["type:Dress"].evidence == [(15, 20)]
 
 
-def test_a_name_inside_another_tags_longer_alias_is_no_match(tiny_bert: str) -> None:
-    # 白 ("white") is White's alias, and part of Down's 白鸭绒 ("white duck down"):
-    # a navy sleeping bag filled with white duck down is not white.
-    tags = [
-        TagSpec("color:White", "color", "White", aliases=("白",)),
-        TagSpec("color:Navy", "color", "Navy", aliases=("藏青色",)),
-        TagSpec("material:Down", "material", "Down", aliases=("白鸭绒",)),
-        TagSpec("material:Nylon", "material", "Nylon", aliases=("尼龙",)),
-    ]
-    model = build_zero_shot(tags, base_model=tiny_bert)
-
-    bag, shirt = model.predict(["睡袋 白鸭绒填充 藏青色", "白 衬衫"], min_score=0.0)
-    bag_scores = {p.tag: p.score for p in bag}
-    shirt_scores = {p.tag: p.score for p in shirt}
-
-    assert bag_scores["color:White"] < MATCH_FLOOR <= bag_scores["material:Down"]
-    assert bag_scores["color:Navy"] >= MATCH_FLOOR
-    assert shirt_scores["color:White"] >= MATCH_FLOOR
-
-
 def test_scores_are_probabilities(tiny_bert: str) -> None:
     model = build_zero_shot(TAGS, base_model=tiny_bert)
 

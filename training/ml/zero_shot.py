@@ -5,8 +5,7 @@ for each alias). A text's similarity to a tag is the best cosine over its prompt
 Raw cosines of a sentence encoder are not probabilities and are only comparable
 within a facet, so the score combines an absolute part (how similar at all) with
 a relative one (how far behind the facet's best tag), through a sigmoid. A name or
-alias written in the text is strong, explicit evidence and lifts the score,
-unless it lies inside another tag's longer name or alias written there.
+alias written in the text is strong, explicit evidence and lifts the score.
 
 Without labels nothing tunes the decision, so it is kept narrow: at most
 MAX_PER_FACET tags per facet (best first; single-valued facets one), and where
@@ -28,7 +27,6 @@ import numpy as np
 from .artifacts import read_json, read_tags, write_json
 from .embeddings import CacheLocation
 from .evidence import alias_spans
-from .review_policy import inside_longer
 from .scorers import EncoderUser
 from .types import ProgressFn, TagSpec
 
@@ -158,12 +156,8 @@ class ZeroShotScorer(EncoderUser):
         proba = self.calibrate(self.similarities(self.embed(texts, progress)))
         matched = np.zeros_like(proba, dtype=bool)
         for i, text in enumerate(texts):
-            spans = [alias_spans(text, tag) for tag in self.tags]
-            every = [span for found in spans for span in found]
-            for j, found in enumerate(spans):
-                # A match inside another tag's longer one is part of that name:
-                # 白 ("white") in a Down alias 白鸭绒 ("white duck down").
-                matched[i, j] = any(not inside_longer(span, every) for span in found)
+            for j, tag in enumerate(self.tags):
+                matched[i, j] = bool(alias_spans(text, tag))
         c = self.calibration
         floor = c["match_floor"]
         unreadable = self.encoder.unknown_share(texts, self.max_length) > c["max_unknown_share"]
