@@ -226,6 +226,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only, with a size and a nesting limit (a 400 past either).
     "DEFAULT_PARSER_CLASSES": ["annotation.api.parsers.LimitedJSONParser"],
+    # An empty Accept header accepts anything, as a missing one does.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tagger.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # `format` is the export's own parameter (json, jsonl, csv), not DRF's override.
     "URL_FORMAT_OVERRIDE": None,

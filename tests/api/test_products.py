@@ -30,6 +30,21 @@ def test_the_list_shows_approved_tags(world: World, integrations: APIClient) -> 
 
 
 @pytest.mark.parametrize(
+    ("accept", "status"),
+    [("", 200), ("*/*", 200), ("application/json", 200), (" , ", 200), ("text/csv", 406)],
+)
+def test_an_empty_accept_header_accepts_json_as_a_missing_one_does(
+    world: World, integrations: APIClient, accept: str, status: int
+) -> None:
+    response = integrations.get(PRODUCTS, HTTP_ACCEPT=accept)
+
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    if status == 200:
+        assert _ids(response.json()) == ["sku-1", "sku-2", "sku-3"]
+
+
+@pytest.mark.parametrize(
     ("params", "expected"),
     [
         ({"category": "garden"}, ["sku-3"]),
