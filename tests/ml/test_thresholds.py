@@ -156,3 +156,25 @@ def test_exempt_selections_are_kept_and_not_counted_by_the_cap() -> None:
     capped = cap_per_facet(selected, proba, [[0, 1, 2, 3, 4]], cap=1, exempt=proba >= 0.8)
 
     assert capped.tolist() == [[True, True, True, False, False]]
+
+
+def test_a_micro_weight_keeps_a_hard_tag_from_flooding_the_pool_with_false_positives() -> None:
+    # given: tag 0 is easy (100 positives at 0.9, the rest at 0.05). Tag 1 is hard:
+    # 10 positives and 5 negatives at 0.8, 10 positives and 20 negatives at 0.3.
+    # Its own F1 is best cutting at 0.3 (0.62 against 0.57 at 0.8), but there a
+    # selection is right one time in three, far below half the pooled F1 (~0.9).
+    n = 300
+    proba = np.full((n, 2), 0.05, dtype=np.float32)
+    Y = np.zeros((n, 2), dtype=bool)
+    proba[:100, 0], Y[:100, 0] = 0.9, True
+    proba[:15, 1], Y[:10, 1] = 0.8, True
+    proba[15:45, 1], Y[15:25, 1] = 0.3, True
+
+    # when
+    own = tune_thresholds(proba, Y, policy=ThresholdPolicy(shrinkage=0.0))
+    weighted = tune_thresholds(proba, Y, policy=ThresholdPolicy(shrinkage=0.0, micro_weight=1.0))
+
+    # then: the weighted threshold leaves the one-in-three block out; tag 0 keeps its cut
+    assert own[1] <= 0.3 < weighted[1] <= 0.8
+    assert 0.05 < weighted[0] <= 0.9
+    assert decide(proba, weighted)[:, 1].sum() == 15
