@@ -194,6 +194,7 @@ def main() -> None:
         + " ".join(args.modes)
         + " --weights "
         + " ".join(f"{w:g}" for w in args.weights)
+        + (" --merge" if args.merge else "")
     )
     commands = [c for c in commands if c != command] + [command]
     summary = {"commands": commands, "machine": machine(), "results": results}
