@@ -44,7 +44,8 @@ class ThresholdPolicy:
     @classmethod
     def legacy(cls, min_positives: int = MIN_POSITIVES_FOR_OWN_THRESHOLD) -> ThresholdPolicy:
         """The rule before issue #17: no floor (single-valued facets could tune to
-        0.0), any support, no shrinkage. Kept for side-by-side benchmarks."""
+        0.0), any support, no shrinkage, each tag on its own F1 alone (no micro
+        weight). Kept for side-by-side benchmarks."""
         return cls(
             floor=0.0,
             min_positives=min_positives,
@@ -54,15 +55,20 @@ class ThresholdPolicy:
         )
 
 
-def f1_over_grid(proba: np.ndarray, truth: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """F1 (pooled over the given columns) at each grid threshold."""
+def counts_over_grid(proba: np.ndarray, truth: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """(3, len(grid)) true positives, false positives and false negatives (pooled
+    over the given columns) at each grid threshold."""
     pred = proba[None, ...] >= grid.reshape(-1, *([1] * proba.ndim))
     axes = tuple(range(1, pred.ndim))
     tp = (pred & truth[None]).sum(axis=axes)
     fp = (pred & ~truth[None]).sum(axis=axes)
     fn = (~pred & truth[None]).sum(axis=axes)
-    denom = 2 * tp + fp + fn
-    return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+    return np.stack([tp, fp, fn])
+
+
+def f1_over_grid(proba: np.ndarray, truth: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """F1 (pooled over the given columns) at each grid threshold."""
+    return _f1_of_counts(counts_over_grid(proba, truth, grid))
 
 
 def free_columns(n_tags: int, groups: Sequence[Sequence[int]]) -> np.ndarray:
@@ -110,9 +116,11 @@ def tune_thresholds(
 
     - A tag outside a group gets the threshold that maximises its own F1 when it has
       at least min_positives positives, its F1 curve shrunk towards its facet's
-      pooled one (itself shrunk towards that of all free tags pooled); the others
-      share the threshold that maximises their pooled F1. `facets` names each column's facet
-      (None: one facet for all).
+      pooled one (itself shrunk towards that of all free tags pooled); with
+      policy.micro_weight, that F1 (over the number of tags) plus the weighted
+      share the tag adds to the pooled F1 of all free tags (_micro_gain). The
+      others share the threshold that maximises their pooled F1. `facets` names
+      each column's facet (None: one facet for all).
     - A group (a single-valued facet) is decided by argmax, and its best tag is kept
       only when its score reaches the group's threshold: one threshold per group,
       tuned on the group's pooled F1 under that rule when enough validation products
@@ -166,33 +174,33 @@ def _tune_free(
     if not len(own):
         return
     parents = _facet_curves(proba, Y, free, facet_of, policy, grid)
-    curves = {}
+    counts: dict[int, np.ndarray] = {}
+    curves: dict[int, np.ndarray] = {}
     for j in own:
-        curve = f1_over_grid(proba[:, j], Y[:, j], grid)
+        counts[j] = counts_over_grid(proba[:, j], Y[:, j], grid)
+        curve = _f1_of_counts(counts[j])
         parent = parents.get(facet_of[j], curve)
         curves[j] = shrink(curve, parent, float(Y[:, j].sum()), policy.shrinkage)
         out[j] = _best(grid, curves[j])
     if policy.micro_weight <= 0:
         return
-    counts = _pooled_counts(proba[:, free], Y[:, free], out[free])
+    pooled = _pooled_counts(proba[:, free], Y[:, free], out[free])
     for j in own:
-        gain = _micro_gain(proba[:, j], Y[:, j], grid, counts)
+        gain = _micro_gain(counts[j], pooled)
         out[j] = _best(grid, curves[j] / len(out) + policy.micro_weight * gain)
 
 
-def _pooled_counts(
-    proba: np.ndarray, Y: np.ndarray, thresholds: np.ndarray
-) -> tuple[int, int, int]:
-    """(true positives, false positives, false negatives) of the columns at their
-    thresholds."""
+def _pooled_counts(proba: np.ndarray, Y: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """(3,) true positives, false positives and false negatives of the columns
+    at their thresholds."""
     pred = proba >= thresholds[None, :]
-    return int((pred & Y).sum()), int((pred & ~Y).sum()), int((~pred & Y).sum())
+    return np.array([(pred & Y).sum(), (pred & ~Y).sum(), (~pred & Y).sum()])
 
 
-def _micro_gain(
-    proba: np.ndarray, truth: np.ndarray, grid: np.ndarray, pooled: tuple[int, int, int]
-) -> np.ndarray:
-    """How one tag's threshold moves the pooled F1 of all free tags, over the grid.
+def _micro_gain(counts: np.ndarray, pooled: np.ndarray) -> np.ndarray:
+    """How one tag's threshold moves the pooled F1 of all free tags, over the
+    grid: `counts` are the tag's own (counts_over_grid), `pooled` those of all
+    free tags at their thresholds (_pooled_counts).
 
     With F the pooled F1 and D = 2TP + FP + FN at the thresholds tuned on each
     tag's own F1, a tag adding t true and f false positives moves it by about
@@ -204,12 +212,9 @@ def _micro_gain(
     tp, fp, fn = pooled
     denom = 2 * tp + fp + fn
     if denom == 0:
-        return np.zeros(len(grid))
-    f1 = 2 * tp / denom
-    pred = proba[None, :] >= grid[:, None]
-    t = (pred & truth[None, :]).sum(axis=1)
-    f = (pred & ~truth[None, :]).sum(axis=1)
-    return ((2 - f1) * t - f1 * f) / denom
+        return np.zeros(counts.shape[1])
+    f1 = float(_f1_of_counts(pooled))
+    return ((2 - f1) * counts[0] - f1 * counts[1]) / denom
 
 
 def _facet_curves(
