@@ -24,6 +24,17 @@ def localized_label(obj: Labelled, language: str | None = None) -> str:
     return obj.display_name_en or obj.name
 
 
+class FacetedLabelled(Labelled, Protocol):
+    @property
+    def group(self) -> Labelled: ...
+
+
+def facet_and_tag_label(tag: FacetedLabelled, language: str | None = None) -> str:
+    """ "Facet: tag" in the reader's language, as lists of tags from every facet
+    show a tag (the dashboard's long tail, the models page's per-tag quality)."""
+    return f"{localized_label(tag.group, language)}: {localized_label(tag, language)}"
+
+
 @register.filter
 def label(obj: Labelled | None) -> str:
     if obj is None:

@@ -3,7 +3,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import ModelVersionFactory
+from tests.factories import ModelVersionFactory, TagFactory, TagGroupFactory
 from training.models import ModelVersion, TrainingRun
 from training.services import runs
 
@@ -62,6 +62,27 @@ def test_an_admin_sees_versions_metrics_the_curve_and_per_tag_quality(
     assert "<polyline" in html  # the learning curve, drawn server-side
     assert html.index("colour:blue") < html.index("colour:red")  # most support first
     assert "<script>" not in html  # the CSP refuses inline scripts
+
+
+@pytest.mark.django_db
+def test_per_tag_quality_names_tags_in_the_readers_language(admin_client: Client) -> None:
+    colour = TagGroupFactory(name="colour", display_name_en="Colour", display_name_zh="颜色")
+    TagFactory(group=colour, name="red", display_name_en="Red", display_name_zh="红色")
+    TagFactory(group=colour, name="blue", display_name_en="Blue", display_name_zh="蓝色")
+    row = {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 3}
+    per_tag = {"colour:red": row, "colour:blue": row, "colour:gone": row}
+    version(status="active", metrics={"micro_f1": 0.9, "macro_f1": 0.8, "per_tag": per_tag})
+    url = reverse("training:models")
+
+    english = admin_client.get(url, {"sort": "tag", "dir": "asc"}).content.decode()
+    admin_client.cookies["django_language"] = "zh-hans"
+    chinese = admin_client.get(url, {"sort": "tag", "dir": "asc"}).content.decode()
+
+    assert '<th scope="row" title="colour:red">Colour: Red' in english
+    assert english.index("Colour: Blue") < english.index("Colour: Red")  # by name, A-Z
+    assert '<th scope="row" title="colour:red">颜色: 红色' in chinese
+    assert '<th scope="row">colour:gone' in chinese  # a tag deleted since keeps its key
+    assert "Colour: Red" not in chinese
 
 
 @pytest.mark.django_db

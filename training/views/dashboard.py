@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from annotation.models import Product, ProductTag, ProjectSettings, ReviewEvent, Tag
 from annotation.services import queue, workers
-from annotation.templatetags.labels import localized_label
+from annotation.templatetags.labels import facet_and_tag_label
 from annotation.views.access import page_user_required
 from training import jobs
 from training import learning_curve as curves
@@ -57,7 +57,7 @@ def tag_positive_counts() -> list[dict]:
     )
     return [
         {
-            "label": f"{localized_label(t.group)}: {localized_label(t)}",
+            "label": facet_and_tag_label(t),
             "count": t.positives,
             "tag": t,
         }

@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.inputs import parse_id
-from annotation.models import ProductTag
+from annotation.models import ProductTag, Tag
+from annotation.templatetags.labels import facet_and_tag_label
 from annotation.views.access import SignedInRequest, admin_required
 from training import errors
 from training import learning_curve as curves
@@ -31,9 +32,12 @@ def _per_tag_rows(figures: comparison.Figures | None, sort: str, descending: boo
         return []
     per_tag = figures.per_tag
     examples = _label_counts()
+    labels = _tag_labels()
     rows = [
         {
             "tag": key,
+            # A tag renamed or deleted since the measurement keeps its key.
+            "label": labels.get(key, key),
             "precision": row.get("precision", 0.0),
             "recall": row.get("recall", 0.0),
             "f1": row.get("f1", 0.0),
@@ -43,8 +47,15 @@ def _per_tag_rows(figures: comparison.Figures | None, sort: str, descending: boo
         }
         for key, row in per_tag.items()
     ]
-    rows.sort(key=lambda r: (r[sort], r["tag"]), reverse=descending)
+    # Names sort as the reader sees them, in the reader's language.
+    column = "label" if sort == "tag" else sort
+    rows.sort(key=lambda r: (r[column], r["label"]), reverse=descending)
     return rows
+
+
+def _tag_labels() -> dict[str, str]:
+    """Every tag's "facet: tag" label in the reader's language, by tag key."""
+    return {tag.key: facet_and_tag_label(tag) for tag in Tag.objects.select_related("group")}
 
 
 def _label_counts() -> dict[str, int]:
