@@ -30,8 +30,8 @@ class FacetedLabelled(Labelled, Protocol):
 
 
 def facet_and_tag_label(tag: FacetedLabelled, language: str | None = None) -> str:
-    """ "Facet: tag" in the reader's language, as lists of tags from every facet
-    show a tag (the dashboard's long tail, the models page's per-tag quality)."""
+    """A tag as lists of tags from every facet show it, "Facet: tag", in the
+    reader's language (the dashboard's long tail, the models page's per-tag quality)."""
     return f"{localized_label(tag.group, language)}: {localized_label(tag, language)}"
 
 

@@ -59,11 +59,21 @@ def counts_over_grid(proba: np.ndarray, truth: np.ndarray, grid: np.ndarray) -> 
     """(3, len(grid)) true positives, false positives and false negatives (pooled
     over the given columns) at each grid threshold."""
     pred = proba[None, ...] >= grid.reshape(-1, *([1] * proba.ndim))
-    axes = tuple(range(1, pred.ndim))
-    tp = (pred & truth[None]).sum(axis=axes)
-    fp = (pred & ~truth[None]).sum(axis=axes)
-    fn = (~pred & truth[None]).sum(axis=axes)
-    return np.stack([tp, fp, fn])
+    return _confusion(pred, truth[None], axes=tuple(range(1, pred.ndim)))
+
+
+def _confusion(
+    pred: np.ndarray, truth: np.ndarray, axes: tuple[int, ...] | None = None
+) -> np.ndarray:
+    """True positives, false positives and false negatives, summed over `axes`
+    (None: over everything), stacked on a new first axis."""
+    return np.stack(
+        [
+            (pred & truth).sum(axis=axes),
+            (pred & ~truth).sum(axis=axes),
+            (~pred & truth).sum(axis=axes),
+        ]
+    )
 
 
 def f1_over_grid(proba: np.ndarray, truth: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -193,8 +203,7 @@ def _tune_free(
 def _pooled_counts(proba: np.ndarray, Y: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """(3,) true positives, false positives and false negatives of the columns
     at their thresholds."""
-    pred = proba >= thresholds[None, :]
-    return np.array([(pred & Y).sum(), (pred & ~Y).sum(), (~pred & Y).sum()])
+    return _confusion(proba >= thresholds[None, :], Y)
 
 
 def _micro_gain(counts: np.ndarray, pooled: np.ndarray) -> np.ndarray:
