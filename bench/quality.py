@@ -353,8 +353,9 @@ the rest test. Tags that occur only in the test set stay in the evaluation as
 misses. Macro-F1 averages over every tag of the training part and the test part,
 a tag that is neither in the test set nor predicted there counting 0 (scikit-learn's
 average="macro" with zero_division=0, the reference's convention); coverage is the
-share of test-set tags predicted correctly at least once (definitions in `training/ml/metrics.py`). Seconds: training (embeddings were
-already cached: the first run embeds every text once) plus predicting the test set.
+share of test-set tags predicted correctly at least once (definitions in
+`training/ml/metrics.py`). Seconds: training (embeddings were already cached: the
+first run embeds every text once) plus predicting the test set.
 
 {table(results)}
 
